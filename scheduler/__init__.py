@@ -1,8 +1,68 @@
-"""Production-scheduling engine: the domain model and public API (being assembled)."""
+"""Production-scheduling engine: the domain model and public API.
+
+import scheduler
+inst = scheduler.load("benchmarks/instances/jssp/ft06.txt")
+result = scheduler.solve(inst, solver="cpsat", objective="makespan", time_limit=10)
+assert not scheduler.validate(inst, result.schedule)
+"""
 
 from scheduler.compile import CompiledInstance, compile_instance
 from scheduler.errors import InstanceError, SolverNotFoundError, UnsupportedFeatureError
+from scheduler.io import (
+    from_frames,
+    load,
+    read_fjsp,
+    read_json,
+    read_jssp,
+    read_schedule_csv,
+    write_json,
+    write_schedule_csv,
+    write_summary,
+)
+from scheduler.kpi import compute_kpis
 from scheduler.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
 from scheduler.objective import Objective
+from scheduler.registry import available_solvers, get_solver
 from scheduler.result import Progress, Result, SolveConfig, Solver
 from scheduler.schedule import Assignment, Schedule
+from scheduler.solve import InvalidScheduleError, solve
+from scheduler.validate import Violation, validate
+
+__all__ = [
+    "Assignment",
+    "CompiledInstance",
+    "Energy",
+    "Instance",
+    "InstanceError",
+    "InvalidScheduleError",
+    "Job",
+    "Machine",
+    "Mode",
+    "Objective",
+    "Operation",
+    "Profile",
+    "Progress",
+    "Resource",
+    "Result",
+    "Schedule",
+    "SolveConfig",
+    "Solver",
+    "SolverNotFoundError",
+    "UnsupportedFeatureError",
+    "Violation",
+    "available_solvers",
+    "compile_instance",
+    "compute_kpis",
+    "from_frames",
+    "get_solver",
+    "load",
+    "read_fjsp",
+    "read_json",
+    "read_jssp",
+    "read_schedule_csv",
+    "solve",
+    "validate",
+    "write_json",
+    "write_schedule_csv",
+    "write_summary",
+]

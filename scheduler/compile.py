@@ -125,7 +125,8 @@ class CompiledInstance:
                 o
                 for o in ops
                 if not any(
-                    self.op_job[s] == j for s in self.succ_op[self.succ_ptr[o] : self.succ_ptr[o + 1]]
+                    self.op_job[s] == j
+                    for s in self.succ_op[self.succ_ptr[o] : self.succ_ptr[o + 1]]
                 )
             ],
             dtype=I64,
@@ -229,10 +230,10 @@ def compile_instance(instance: Instance) -> CompiledInstance:
 
     n_fam = len(families)
     setup = np.zeros((n_machines, n_fam, n_fam), dtype=I64)
-    for m, table in instance.setup_times.items():
+    for machine_id, table in instance.setup_times.items():
         for a, row in table.items():
             for b, ticks in row.items():
-                setup[machine_index[m], families[a], families[b]] = ticks
+                setup[machine_index[machine_id], families[a], families[b]] = ticks
 
     unav_ptr, unav_start, unav_end = [0], [], []
     for machine in instance.machines:
@@ -349,9 +350,7 @@ def compile_instance(instance: Instance) -> CompiledInstance:
         pred_lag=pred_lag,
         topo_order=topo,
         job_release=job_release,
-        job_due=np.array(
-            [j.due if j.due is not None else -1 for j in instance.jobs], dtype=I64
-        ),
+        job_due=np.array([j.due if j.due is not None else -1 for j in instance.jobs], dtype=I64),
         job_deadline=deadlines,
         job_weight=np.array([j.weight for j in instance.jobs], dtype=np.float64),
         setup=setup,

@@ -37,9 +37,7 @@ class Mode:
     machine: str
     duration: int
     power_kw: float = 0.0
-    resources: MappingProxyType[str, int] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    resources: MappingProxyType[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         if not isinstance(self.resources, MappingProxyType):

@@ -8,13 +8,18 @@ from collections.abc import Callable
 from typing import Any
 
 from scheduler.compile import CompiledInstance, compile_instance
+from scheduler.errors import UnsupportedFeatureError
 from scheduler.kpi import compute_kpis
 from scheduler.model import Instance
 from scheduler.objective import Objective
-from scheduler.registry import get_solver
+from scheduler.registry import available_solvers, get_solver
 from scheduler.result import Progress, Result, SolveConfig
 from scheduler.schedule import Schedule
 from scheduler.validate import validate
+
+WARM_START_SOLVER = "heuristic"
+WARM_START_SHARE = 0.1  # of the time limit spent on the heuristic warm start
+WARM_START_MAX_S = 2.0
 
 
 class InvalidScheduleError(RuntimeError):
@@ -28,13 +33,16 @@ def solve(
     time_limit: float | None = None,
     workers: int | None = None,
     seed: int = 0,
-    warm_start: Schedule | None = None,
+    warm_start: bool | Schedule | None = True,
     on_progress: Callable[[Progress], None] | None = None,
     log: Callable[[str], None] | None = None,
     **options: Any,
 ) -> Result:
     """Solve `instance` with the solver registered as `solver`; the Result's schedule (if any)
-    has passed `scheduler.validate` and its KPIs are filled in."""
+    has passed `scheduler.validate` and its KPIs are filled in.
+
+    `warm_start`: a Schedule to hint; True (default) runs the `heuristic` solver first, for a
+    slice of the time limit, and hints its best schedule; False or None gives no hint."""
     started = time.perf_counter()
     compiled = instance if isinstance(instance, CompiledInstance) else compile_instance(instance)
     config = SolveConfig(
@@ -42,13 +50,41 @@ def solve(
         time_limit=time_limit,
         workers=workers,
         seed=seed,
-        warm_start=warm_start,
         on_progress=on_progress,
         log=log,
         options=dict(options),
     )
-    result = get_solver(solver).solve(compiled, config)
+    engine = get_solver(solver)
+    if isinstance(warm_start, Schedule):
+        config.warm_start = warm_start
+    elif warm_start and solver != WARM_START_SOLVER and WARM_START_SOLVER in available_solvers():
+        config.warm_start = _heuristic_start(compiled, config)
+        if time_limit is not None:
+            config.time_limit = max(0.1, time_limit - (time.perf_counter() - started))
+    result = engine.solve(compiled, config)
     return finish(compiled, result, started)
+
+
+def _heuristic_start(compiled: CompiledInstance, config: SolveConfig) -> Schedule | None:
+    """The heuristic's best schedule in a small slice of the time budget, or None when it finds
+    none or does not support the instance (the exact solver then starts cold)."""
+    budget = WARM_START_SHARE * config.time_limit if config.time_limit else WARM_START_MAX_S
+    heuristic_config = SolveConfig(
+        objective=config.objective,
+        time_limit=min(WARM_START_MAX_S, budget),
+        workers=1,
+        seed=config.seed,
+        on_progress=config.on_progress,
+    )
+    try:
+        result = get_solver(WARM_START_SOLVER).solve(compiled, heuristic_config)
+    except UnsupportedFeatureError as refusal:
+        if config.log:
+            config.log(f"warm start skipped: {refusal}")
+        return None
+    if config.log and result.schedule is not None:
+        config.log(f"warm start: heuristic objective {result.objective}")
+    return result.schedule
 
 
 def finish(compiled: CompiledInstance, result: Result, started: float) -> Result:
