@@ -1,0 +1,38 @@
+"""Reading an instance file in any supported format, named or guessed from the suffix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from scheduler.errors import InstanceError
+from scheduler.io.classic import read_fjsp, read_jssp
+from scheduler.io.instance_json import read_json
+from scheduler.model import Instance
+
+READERS: dict[str, Callable[[Path], Instance]] = {
+    "json": read_json,
+    "jssp": read_jssp,
+    "fjsp": read_fjsp,
+}
+SUFFIXES = {".json": "json", ".jss": "jssp", ".txt": "jssp", ".fjs": "fjsp"}
+
+
+def guess_format(path: str | Path) -> str:
+    """The format named by the file suffix (DESIGN section 6); InstanceError when unknown."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        known = ", ".join(f"{s} ({f})" for s, f in SUFFIXES.items())
+        raise InstanceError(
+            f"{path}: cannot tell the format from the suffix {suffix or '(none)'!r}; "
+            f"pass --format {'|'.join(READERS)} (suffixes known: {known})"
+        )
+    return SUFFIXES[suffix]
+
+
+def load(path: str | Path, format: str | None = None) -> Instance:
+    """The instance in file `path`, read as `format` (json, jssp, fjsp) or by its suffix."""
+    name = format.lower() if format else guess_format(path)
+    if name not in READERS:
+        raise InstanceError(f"unknown format {format!r}; known formats: {', '.join(READERS)}")
+    return READERS[name](Path(path))

@@ -1,0 +1,96 @@
+"""Schedule CSV and summary JSON files (DESIGN section 5), written atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scheduler.errors import InstanceError
+from scheduler.io.atomic import atomic_write
+from scheduler.io.text import read_text
+from scheduler.model import Instance
+from scheduler.result import Result
+from scheduler.schedule import Assignment, Schedule
+
+ID_COLUMNS = ("job", "operation", "machine")
+INT_COLUMNS = ("mode", "start", "end")
+
+
+def write_schedule_csv(schedule: Schedule, path: str | Path) -> Path:
+    """The schedule's contract columns (with derived energy, cost, carbon) as CSV."""
+    frame = schedule.to_frame()
+    return atomic_write(path, lambda temp: frame.to_csv(temp, index=False))
+
+
+def read_schedule_csv(instance: Instance, path: str | Path) -> Schedule:
+    """A schedule from CSV, rows kept as given (a wrong machine or end is for `validate` to
+    report); the derived energy columns and any others are ignored. A missing column or a
+    cell that is not an integer raises InstanceError naming the line and column."""
+    text = read_text(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""), skipinitialspace=True)
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in (*ID_COLUMNS, *INT_COLUMNS) if c not in header]
+    if missing:
+        raise InstanceError(
+            f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"(a schedule CSV has {', '.join((*ID_COLUMNS, *INT_COLUMNS))})"
+        )
+    reader.fieldnames = header
+    rows = []
+    for record in reader:
+        where = f"{path}: line {reader.line_num}"
+        job, operation, machine = (
+            _text(record.get(c), f"{where}, column {c!r}") for c in ID_COLUMNS
+        )
+        mode, start, end = (_integer(record.get(c), f"{where}, column {c!r}") for c in INT_COLUMNS)
+        rows.append(Assignment(job, operation, machine, mode, start, end))
+    return Schedule(instance, tuple(rows))
+
+
+def write_summary(result: Result, path: str | Path) -> Path:
+    """`Result.summary()` as JSON; numpy values become plain numbers, NaN/inf become null."""
+    text = json.dumps(_plain(result.summary()), indent=2, allow_nan=False)
+    return atomic_write(path, text + "\n")
+
+
+def _text(value: str | None, where: str) -> str:
+    if value is None or not value.strip():
+        raise InstanceError(f"{where}: empty cell (an id is required)")
+    return value.strip()
+
+
+def _integer(value: str | None, where: str) -> int:
+    """An integer cell; `12.0` (as spreadsheets write it) is accepted, `12.5` is not."""
+    text = (value or "").strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not number.is_integer():
+        raise InstanceError(f"{where}: expected an integer, got {text!r}")
+    return int(number)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy: numpy scalars and arrays as Python values, non-finite floats as None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,69 @@
+"""Typed reading of single input values (JSON fields, frame cells) with errors that name where
+the value sits: `<where>: expected an integer >= 1, got -5`."""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+from collections.abc import Mapping
+from numbers import Integral, Real
+from typing import Any
+
+from scheduler.errors import InstanceError
+
+
+def show(value: Any) -> str:
+    """A short JSON-like rendering of a bad value for an error message."""
+    if isinstance(value, Mapping):
+        return "an object"
+    try:
+        text = json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def as_int(value: Any, where: str, minimum: int | None = 0) -> int:
+    """An integer (an integral float such as 30.0 is accepted; bools are not)."""
+    wanted = "an integer" if minimum is None else f"an integer >= {minimum}"
+    if isinstance(value, Integral) and not isinstance(value, bool):
+        result = operator.index(value)
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        result = int(value)
+    else:
+        raise InstanceError(f"{where}: expected {wanted}, got {show(value)}")
+    if minimum is not None and result < minimum:
+        raise InstanceError(f"{where}: expected {wanted}, got {result}")
+    return result
+
+
+def as_num(value: Any, where: str, minimum: float | None = 0.0) -> float:
+    """A finite number as a float, at least `minimum` unless that is None."""
+    wanted = "a number" if minimum is None else f"a number >= {minimum:g}"
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise InstanceError(f"{where}: expected {wanted}, got {show(value)}")
+    if minimum is not None and value < minimum:
+        raise InstanceError(f"{where}: expected {wanted}, got {value}")
+    return float(value)
+
+
+def as_id(value: Any, where: str) -> str:
+    """A non-empty string id."""
+    if not isinstance(value, str) or not value:
+        raise InstanceError(f"{where}: expected a non-empty string, got {show(value)}")
+    return value
+
+
+def as_list(value: Any, where: str) -> list[Any]:
+    """A JSON array."""
+    if not isinstance(value, list):
+        raise InstanceError(f"{where}: expected a list [...], got {show(value)}")
+    return value
+
+
+def plain_number(value: float) -> int | float:
+    """An integral float as an int (so 2.0 is written `2`), anything else unchanged."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
