@@ -1,0 +1,247 @@
+"""CpSatSolver: refuse what is not modelled, build the model, hint the warm start, solve the
+lexicographic levels in turn with a progress callback, and map the outcome to a Result."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from scheduler.compile import CompiledInstance
+from scheduler.result import Progress, Result, SolveConfig, Status
+from scheduler.schedule import Schedule
+from scheduler.validate import validate
+from solvers.cpsat.features import check_options, configure, refuse_unsupported
+from solvers.cpsat.greedy import greedy_schedule
+from solvers.cpsat.hints import hint_solution, schedule_hints, set_hints
+from solvers.cpsat.model import SchedulingModel, build_model, infeasibility, time_windows
+from solvers.cpsat.objectives import (
+    IntegerLevel,
+    ObjectiveVariables,
+    add_objective_variables,
+    evaluate,
+    integer_levels,
+    level_expression,
+)
+
+STATUS: dict[cp_model.CpSolverStatus, Status] = {
+    cp_model.OPTIMAL: "optimal",
+    cp_model.FEASIBLE: "feasible",
+    cp_model.INFEASIBLE: "infeasible",
+    cp_model.UNKNOWN: "unknown",
+}
+SOLVED = (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
+
+class ModelInvalidError(RuntimeError):
+    """CP-SAT rejected the model as invalid: a bug in this solver, not in the instance."""
+
+
+class _Recorder(cp_model.CpSolverSolutionCallback):
+    """Appends Progress(time, objective, bound) of the first level on every new solution or
+    bound, in the objective's units, and forwards each point to the user's callback."""
+
+    def __init__(
+        self,
+        level: IntegerLevel,
+        started: float,
+        trajectory: list[Progress],
+        on_progress: Callable[[Progress], None] | None,
+    ) -> None:
+        super().__init__()
+        self._level = level
+        self._started = started
+        self._trajectory = trajectory
+        self._on_progress = on_progress
+        self._lock = threading.Lock()
+        self.objective: float | None = None
+        self.bound: float | None = None
+
+    def on_solution_callback(self) -> None:
+        """CP-SAT found a better solution."""
+        self.record(self.objective_value, self.best_objective_bound)
+
+    def on_bound(self, bound: float) -> None:
+        """CP-SAT improved its bound."""
+        self.record(None, bound)
+
+    def record(self, objective: float | None, bound: float | None) -> None:
+        """Add one point (None keeps the last known value)."""
+        with self._lock:
+            if objective is not None:
+                self.objective = self._level.real(objective)
+            if bound is not None and math.isfinite(bound):
+                self.bound = self._level.real(bound)
+            point = Progress(time.perf_counter() - self._started, self.objective, self.bound)
+            self._trajectory.append(point)
+        if self._on_progress is not None:
+            self._on_progress(point)
+
+
+@dataclass
+class _Outcome:
+    """What the level loop found: the last solution, each level's status, level 0's bound."""
+
+    solution: tuple[np.ndarray, np.ndarray] | None = None
+    statuses: list[Status] = field(default_factory=list)
+    bound: float | None = None
+
+
+class CpSatSolver:
+    """OR-Tools CP-SAT over the compiled arrays (see solvers.cpsat.model for the model)."""
+
+    name = "cpsat"
+
+    def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
+        """Solve `compiled` for `config.objective`; energy constraints and terms are refused."""
+        started = time.perf_counter()
+        refuse_unsupported(compiled, config.objective)
+        check_options(config.options)
+        levels = integer_levels(compiled, config.objective)
+        earliest, latest = time_windows(compiled)
+        reason = infeasibility(compiled, earliest, latest)
+        if reason is not None:
+            return Result(
+                "infeasible", self.name, message=reason, wall_time_s=time.perf_counter() - started
+            )
+        sm = build_model(compiled, earliest, latest)
+        ov = add_objective_variables(sm.model, sm.end, compiled, levels)
+        hint, origin = _initial_hint(compiled, config, sm.modes, latest)
+        if hint is not None:
+            set_hints(sm.model, schedule_hints(sm, ov, compiled, *hint))
+        trajectory: list[Progress] = []
+        outcome = _solve_levels(sm, ov, compiled, levels, config, started, trajectory)
+        return self._result(compiled, levels, outcome, (hint, origin), trajectory, started)
+
+    def _result(
+        self,
+        c: CompiledInstance,
+        levels: list[IntegerLevel],
+        outcome: _Outcome,
+        initial: tuple[tuple[np.ndarray, np.ndarray] | None, str],
+        trajectory: list[Progress],
+        started: float,
+    ) -> Result:
+        """The better of CP-SAT's solution and the (valid) hinted schedule, as a Result."""
+        hint, origin = initial
+        bound = levels[0].real(outcome.bound) if outcome.bound is not None else None
+        message = "CP-SAT level statuses: " + ", ".join(outcome.statuses)
+        best = outcome.solution
+        status: Status
+        if best is None:
+            status = outcome.statuses[0]
+        elif all(s == "optimal" for s in outcome.statuses) and len(outcome.statuses) == len(levels):
+            status = "optimal"
+        else:
+            status = "feasible"
+        if hint is not None and _usable_hint(c, levels, hint, best):
+            best, status = hint, "feasible"
+            message += f"; returned the {origin} (CP-SAT found nothing better)"
+        if best is None:
+            elapsed = time.perf_counter() - started
+            return Result(status, self.name, bound=bound, wall_time_s=elapsed, message=message)
+        values = [
+            level.real(v) for level, v in zip(levels, evaluate(c, levels, *best), strict=True)
+        ]
+        if status == "optimal":
+            bound = values[0]
+        elapsed = time.perf_counter() - started
+        last = trajectory[-1] if trajectory else None
+        if last is None or (last.objective, last.bound) != (values[0], bound):
+            trajectory.append(Progress(elapsed, values[0], bound))
+        return Result(
+            status,
+            self.name,
+            schedule=Schedule.from_arrays(c, *best),
+            objective=values[0],
+            bound=bound,
+            wall_time_s=elapsed,
+            trajectory=trajectory,
+            objectives=values,
+            message=message,
+        )
+
+
+def _initial_hint(
+    c: CompiledInstance, config: SolveConfig, modes: list[list[int]], latest: np.ndarray
+) -> tuple[tuple[np.ndarray, np.ndarray] | None, str]:
+    """The schedule to hint and where it comes from: a complete warm start, else the greedy
+    list schedule, else a partial warm start (or nothing)."""
+    warm = config.warm_start.to_arrays(c) if config.warm_start is not None else None
+    if warm is not None and not np.any(warm[0] < 0):
+        return warm, "warm start"
+    greedy = greedy_schedule(c, modes, latest)
+    if greedy is not None:
+        return greedy, "greedy list schedule"
+    return warm, "warm start"
+
+
+def _usable_hint(
+    c: CompiledInstance,
+    levels: list[IntegerLevel],
+    hint: tuple[np.ndarray, np.ndarray],
+    best: tuple[np.ndarray, np.ndarray] | None,
+) -> bool:
+    """True when the hinted schedule is complete, lexicographically better than `best` (or
+    there is no `best`) and passes the independent validator."""
+    mode, start = hint
+    if np.any(mode < 0):
+        return False
+    if best is not None and evaluate(c, levels, mode, start) >= evaluate(c, levels, *best):
+        return False
+    return not validate(c.instance, Schedule.from_arrays(c, mode, start))
+
+
+def _solve_levels(
+    sm: SchedulingModel,
+    ov: ObjectiveVariables,
+    c: CompiledInstance,
+    levels: list[IntegerLevel],
+    config: SolveConfig,
+    started: float,
+    trajectory: list[Progress],
+) -> _Outcome:
+    """Minimise each level in turn, holding the earlier ones at their found values and hinting
+    the previous solution; the remaining time is shared evenly by the remaining levels."""
+    out = _Outcome()
+    model = sm.model
+    for i, level in enumerate(levels):
+        expression = level_expression(ov, c, level)
+        model.minimize(expression)
+        solver = cp_model.CpSolver()
+        limit = None
+        if config.time_limit is not None:
+            remaining = config.time_limit - (time.perf_counter() - started)
+            limit = remaining / (len(levels) - i)
+        configure(solver, config, limit)
+        recorder = None
+        if i == 0:
+            recorder = _Recorder(level, started, trajectory, config.on_progress)
+            solver.best_bound_callback = recorder.on_bound
+        code = solver.solve(model, recorder)
+        if code == cp_model.MODEL_INVALID:
+            raise ModelInvalidError(f"CP-SAT rejected the model: {model.validate()}")
+        out.statuses.append(STATUS[code])
+        if config.log is not None:
+            found = level.real(solver.objective_value) if code in SOLVED else None
+            config.log(
+                f"cpsat level {i + 1}/{len(levels)}: {solver.status_name(code)}, objective "
+                f"{found}, {solver.wall_time:.2f} s"
+            )
+        if i == 0 and code != cp_model.INFEASIBLE and math.isfinite(solver.best_objective_bound):
+            out.bound = solver.best_objective_bound
+        if code not in SOLVED:
+            break
+        out.solution = (
+            np.array([sm.mode_of(o, solver) for o in range(c.n_ops)], dtype=np.int64),
+            np.array([solver.value(s) for s in sm.start], dtype=np.int64),
+        )
+        if i + 1 < len(levels):
+            model.add(expression <= round(solver.objective_value))
+            hint_solution(model, solver)
+    return out
