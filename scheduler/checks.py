@@ -190,10 +190,10 @@ def _check_jobs(inst: Instance, machines: set[str], capacity: dict[str, int]) ->
 
 
 def _check_mode(mode: Mode, mw: str, machines: set[str], capacity: dict[str, int]) -> None:
-    """A known machine, duration >= 1, power >= 0, known resources within their capacity."""
+    """A known machine, duration >= 0, power >= 0, known resources within their capacity."""
     if mode.machine not in machines:
         raise InstanceError(f"{mw}: machine: {mode.machine!r} is not a known machine")
-    _int(mode.duration, f"{mw}: duration", 1)
+    _int(mode.duration, f"{mw}: duration", 0)
     _num(mode.power_kw, f"{mw}: power_kw")
     for r, q in mode.resources.items():
         if r not in capacity:

@@ -54,7 +54,9 @@ def validate(instance: Instance, schedule: Schedule) -> list[Violation]:
     for row in rows.values():
         by_machine[row.a.machine].append(row)
     for machine in instance.machines:
-        on_machine = sorted(by_machine.get(machine.id, []), key=lambda r: (r.a.start, r.a.end))
+        # a zero-duration operation occupies no machine time (DESIGN section 11)
+        busy = [r for r in by_machine.get(machine.id, []) if r.a.end > r.a.start]
+        on_machine = sorted(busy, key=lambda r: (r.a.start, r.a.end))
         _check_machine(instance, machine, on_machine, out)
     for resource in instance.resources:
         demands = [(r, r.mode.resources.get(resource.id, 0)) for r in rows.values()]

@@ -55,7 +55,6 @@ JSON_CASES: list[tuple[str, Callable[[Data], None], list[str]]] = [
         [f"{MODE0}: resources", "'welders' is not a known resource"],
     ),
     ("negative duration", lambda d: _mode(d).update(duration=-5), [f"{MODE0}: duration", "-5"]),
-    ("zero duration", lambda d: _mode(d).update(duration=0), [f"{MODE0}: duration", ">= 1"]),
     ("fractional duration", lambda d: _mode(d).update(duration=2.5), [f"{MODE0}: duration"]),
     (
         "operation without modes",
@@ -325,7 +324,6 @@ def test_unknown_format_lists_the_known_ones(tmp_path: Path) -> None:
         (read_jssp, "one 2\n0 3 1 2\n", ["line 1", "number of jobs", "'one'"]),
         (read_jssp, "\n# only a comment\n", ["empty file"]),
         (read_jssp, "3\n0 1\n", ["line 1", "header 'n m'"]),
-        (read_jssp, "1 1\n0 0\n", ["job 0", "every operation takes 0 ticks"]),
         (read_jssp, "x\nTimes\n1\nMachines\n1\n", ["no line with the numbers 'n m'"]),
         (read_jssp, "1 1\nTimes\n4\n", ["'Machines' section"]),
         (read_jssp, "1 2\nTimes\n4 5\nMachines\n1 3\n", ["line 5", "machine 3", "1..2"]),

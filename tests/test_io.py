@@ -150,11 +150,11 @@ def test_every_benchmark_file_parses_with_the_sizes_of_bks_csv() -> None:
         assert len(inst.machines) == int(row["n_machines"]), path
 
 
-def test_zero_time_operation_is_left_out_keeping_file_ids() -> None:
+def test_zero_time_operation_is_kept() -> None:
     inst = read_jssp(INSTANCES / "jssp" / "orb07.txt")
-    last_job = inst.jobs[9]
-    assert [op.id for op in last_job.operations] == [f"J9-{k}" for k in range(9)]
-    assert sum(len(j.operations) for j in inst.jobs) == 99
+    assert [op.id for op in inst.jobs[9].operations] == [f"J9-{k}" for k in range(10)]
+    assert sum(len(j.operations) for j in inst.jobs) == 100
+    assert min(m.duration for _, op in inst.operations for m in op.modes) == 0
 
 
 def test_jssp_text_with_comments_blank_lines_and_wrapped_jobs() -> None:

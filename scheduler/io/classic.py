@@ -2,12 +2,8 @@
 `machine time`, machines 0-based; also Taillard's `Times`/`Machines` layout) and FJSP `.fjs`
 (Brandimarte/Hurink: `n m [avg]`, then per job `k` operations of `a` pairs `machine time`,
 machines 1-based). Ids: jobs `J0..`, operations `J{j}-{k}`, machines `M0..` (JSSP) or `M1..`
-(FJSP). Bad files raise InstanceError naming the line and the reason.
-
-A few files (e.g. orb07) have an operation that can take 0 ticks. The model's durations are
->= 1 (DESIGN section 11), so such an operation is left out and the other ids keep their file
-positions: it needs no machine time, so the job's neighbouring operations follow each other
-directly and the problem and its makespan are unchanged."""
+(FJSP). Bad files raise InstanceError naming the line and the reason. A few files (e.g. orb07)
+have an operation of 0 ticks; it is kept (it occupies no machine time, DESIGN section 11)."""
 
 from __future__ import annotations
 
@@ -207,17 +203,13 @@ class _Tokens:
 def _build(
     jobs: list[list[list[tuple[int, int]]]], machines: range, name: str, label: str
 ) -> Instance:
-    """The Instance with the DESIGN ids; every machine the header names exists; operations
-    that can take 0 ticks are left out (see the module docstring)."""
+    """The Instance with the DESIGN ids; every machine the header names exists."""
     built = []
     for j, ops in enumerate(jobs):
         operations = tuple(
             Operation(f"J{j}-{k}", tuple(Mode(f"M{mc}", t) for mc, t in alternatives))
             for k, alternatives in enumerate(ops)
-            if min(t for _, t in alternatives) > 0
         )
-        if not operations:
-            raise InstanceError(f"{label}: job {j}: every operation takes 0 ticks")
         built.append(Job(f"J{j}", operations))
     return Instance(
         machines=tuple(Machine(f"M{i}") for i in machines), jobs=tuple(built), name=name
