@@ -1,0 +1,302 @@
+"""The `heuristic` solver: every dispatching rule under every generation scheme (or the ones
+asked for), the best start kept, then simulated annealing in the time limit, in parallel runs
+when `workers` > 1. Only schedules meeting every hard limit are returned."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from scheduler.compile import CompiledInstance
+from scheduler.objective import Objective
+from scheduler.result import Progress, Result, SolveConfig, Status
+from scheduler.schedule import Schedule
+from solvers.heuristics.decode import (
+    ABORTED,
+    ENERGY,
+    FAILED,
+    RULES,
+    SCHEMES,
+    SERIAL,
+    STATIC,
+    decode,
+)
+from solvers.heuristics.evaluate import N_TERMS, relative_delta, score
+from solvers.heuristics.options import HeuristicOptions, parse_options
+from solvers.heuristics.problem import (
+    Problem,
+    Workspace,
+    level_matrix,
+    make_problem,
+    make_workspace,
+    term_caps,
+)
+from solvers.heuristics.search import SearchState, anneal, make_state, start_search
+from solvers.heuristics.warmup import first_call_seconds
+
+DEFAULT_MOVES = (20_000, 2_000_000)  # moves per run without a time limit: at most the first,
+# at most the second divided by the number of operations (about a second of decoding)
+CHUNK_S = 0.05  # target length of one annealing chunk between clock reads
+CONSTRUCT_SHARE = 0.4  # of the time limit the dispatching rules may take
+TEMPERATURE = (0.01, 0.0001)  # relative worsening accepted: start, end (geometric)
+LS_SCHEME = SERIAL  # the search's first scheme (it alternates with append at restarts)
+
+
+@dataclass
+class _Best:
+    """A decoded solution: violation, level values, the schedule and how it was found."""
+
+    viol: float
+    vals: np.ndarray
+    start: np.ndarray
+    mode: np.ndarray
+    seq: np.ndarray  # placement order: as priorities it replays the schedule
+    assign: np.ndarray  # fixed modes of that replay (-1: the machine selection decides)
+    defer: np.ndarray  # bool per op: deferred in that replay
+    least_energy: bool  # the machine selection of that replay
+    label: str
+
+
+class _Run:
+    """The solve in progress: the problem, the clock, and the best solution with its curve."""
+
+    def __init__(
+        self,
+        compiled: CompiledInstance,
+        p: Problem,
+        config: SolveConfig,
+        bounds: dict[str, float],
+        started: float,
+    ):
+        self.compiled = compiled
+        self.p = p
+        self.levels = level_matrix(config.objective)
+        self.caps = term_caps(bounds)
+        self.config = config
+        self.bound = _makespan_bound(compiled, config.objective)
+        self.started = started
+        self.deadline = None if config.time_limit is None else self.started + config.time_limit
+        self.best: _Best | None = None
+        self.trajectory: list[Progress] = []
+        self.lock = threading.Lock()
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.perf_counter() >= self.deadline
+
+    def done(self, st: SearchState, budget: int | None) -> float:
+        """Share of the search done, by moves against the budget or by the clock."""
+        if budget is not None:
+            share = st.counters[1] / budget
+            if self.deadline is None:
+                return min(1.0, share)
+        else:
+            share = 0.0
+        if self.config.time_limit:
+            share = max(share, (time.perf_counter() - self.started) / self.config.time_limit)
+        return min(1.0, share)
+
+    def offer(self, candidate: _Best) -> None:
+        """Keep `candidate` if it beats the best; record a progress point if it is feasible."""
+        with self.lock:
+            best = self.best
+            if best is not None and (
+                relative_delta(candidate.viol, candidate.vals, best.viol, best.vals) >= 0
+            ):
+                return
+            self.best = candidate
+            if candidate.viol == 0:
+                point = Progress(
+                    time.perf_counter() - self.started, float(candidate.vals[0]), self.bound
+                )
+                self.trajectory.append(point)
+                if self.config.on_progress is not None:
+                    self.config.on_progress(point)
+
+
+def _offer_decoded(
+    run: _Run,
+    w: Workspace,
+    viol: float,
+    assign: np.ndarray,
+    defer: np.ndarray,
+    least_energy: bool,
+    label: str,
+) -> None:
+    """Offer the schedule just decoded into `w` (its violation completed by the bounds)."""
+    if viol != FAILED:
+        vals = np.zeros(run.levels.shape[0])
+        viol += score(run.p, w.start, w.mode, run.levels, run.caps, np.zeros(N_TERMS), vals)
+        copies = (w.start.copy(), w.mode.copy(), w.seq.copy())
+        run.offer(_Best(viol, vals, *copies, assign, defer, least_energy, label))
+
+
+def _construct(run: _Run, opts: HeuristicOptions) -> None:
+    """Decode every (scheme, rule) asked for, then the warm start if any; offer each result.
+    With a time limit, once a schedule exists the rules may use CONSTRUCT_SHARE of it: a
+    decode is capped at the placements that fit in the time left (at the pace of the first
+    decode) and a scheme whose decode hits that cap is not tried again."""
+    p = run.p
+    w = make_workspace(p)
+    free = np.full(p.n_ops, -1, dtype=np.int64)
+    no_prio = np.zeros(p.n_ops)
+    none = np.zeros(p.n_ops, dtype=np.bool_)
+    limit = run.config.time_limit
+    budget_end = None if limit is None else run.started + CONSTRUCT_SHARE * limit
+    per_place = 0.0  # seconds per placement, from the first decode
+    for scheme in opts.schemes:
+        for rule in opts.rules:
+            cap = 0
+            if run.best is not None and budget_end is not None:
+                left = budget_end - time.perf_counter()
+                cap = int(left / per_place) if per_place > 0 else 0
+                if left <= 0 or (per_place > 0 and cap < p.n_ops):
+                    break
+            energy = RULES[rule] == ENERGY
+            defer = p.op_hungry if energy else none
+            least = opts.least_energy
+            tick = time.perf_counter()
+            viol = decode(p, w, SCHEMES[scheme], RULES[rule], no_prio, free, least, defer, cap)
+            if per_place == 0.0:
+                per_place = (time.perf_counter() - tick) / max(1, p.n_ops)
+            if viol == ABORTED:
+                break
+            _offer_decoded(run, w, viol, free, defer, least, f"rule {rule} ({scheme} scheme)")
+    warm = run.config.warm_start
+    if warm is not None:
+        mode, start = warm.to_arrays(run.compiled)
+        if (mode >= 0).all():
+            order = np.lexsort((np.arange(p.n_ops), start))  # earliest start first
+            prio = np.empty(p.n_ops)
+            prio[order] = np.arange(p.n_ops - 1, -1, -1, dtype=np.float64)
+            viol = decode(p, w, SERIAL, STATIC, prio, mode, opts.least_energy, none, 0)
+            _offer_decoded(run, w, viol, mode, none, opts.least_energy, "warm start")
+
+
+def _search(run: _Run, opts: HeuristicOptions, seed: int) -> int:
+    """One annealing run from the best start; returns the moves it made."""
+    p = run.p
+    best = run.best
+    assert best is not None
+    w = make_workspace(p)
+    st = make_state(p, run.levels, run.caps, best.seq, best.assign, best.defer, seed)
+    if start_search(p, w, st, LS_SCHEME, best.least_energy) == FAILED:
+        return 0
+    default = max(100, min(DEFAULT_MOVES[0], DEFAULT_MOVES[1] // max(1, p.n_ops)))
+    budget = opts.iterations or (default if run.deadline is None else None)
+    makespan_first = any(t == "makespan" for t, _ in run.config.objective.levels[0])
+    restart_after = max(2000, 20 * p.n_ops)
+    chunk = 64
+    while not run.out_of_time() and (budget is None or st.counters[1] < budget):
+        temperature = TEMPERATURE[0] * (TEMPERATURE[1] / TEMPERATURE[0]) ** run.done(st, budget)
+        size = chunk if budget is None else min(chunk, budget - int(st.counters[1]))
+        tick = time.perf_counter()
+        improved = anneal(
+            p,
+            w,
+            st,
+            best.least_energy,
+            size,
+            temperature,
+            makespan_first,
+            restart_after,
+        )
+        elapsed = time.perf_counter() - tick
+        if elapsed < CHUNK_S / 2:
+            chunk = min(2 * chunk, 1 << 20)
+        elif elapsed > 2 * CHUNK_S:
+            chunk = max(16, chunk // 2)
+        if improved:
+            run.offer(_from_state(st, best.least_energy))
+    return int(st.counters[1])
+
+
+def _from_state(st: SearchState, least_energy: bool) -> _Best:
+    """The best solution of an annealing run (its priority order replays it)."""
+    return _Best(
+        float(st.best_viol[0]),
+        st.best_vals.copy(),
+        st.best_start.copy(),
+        st.best_mode.copy(),
+        np.argsort(-st.best_prio, kind="stable").astype(np.int64),
+        st.best_assign.copy(),
+        st.best_defer.copy(),
+        least_energy,
+        "local search",
+    )
+
+
+def _makespan_bound(compiled: CompiledInstance, objective: Objective) -> float | None:
+    """The compiled makespan lower bound, scaled, when level 0 is makespan alone."""
+    level = objective.levels[0]
+    if len(level) == 1 and level[0][0] == "makespan":
+        return level[0][1] * compiled.lower_bound
+    return None
+
+
+class HeuristicSolver:
+    """Dispatching rules decoded by Numba schedule generation schemes, then local search."""
+
+    name = "heuristic"
+
+    def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
+        """Best rule schedule improved by annealing until the time limit (see the module).
+        The clock starts here: a first call that compiles the kernels eats into the limit."""
+        started = time.perf_counter()
+        opts = parse_options(config.options)
+        first_call = first_call_seconds()
+        if config.log:
+            config.log(f"heuristic: numba kernels ready, first call {first_call:.2f} s")
+        p = make_problem(compiled, config.objective)
+        run = _Run(compiled, p, config, opts.bounds, started)
+        _construct(run, opts)
+        moves = 0
+        workers = max(1, config.workers or 1)
+        if opts.local_search and run.best is not None and p.n_ops > 1:
+            seeds = [config.seed + 7919 * i for i in range(workers)]
+            if workers == 1:
+                moves = _search(run, opts, seeds[0])
+            else:
+                with ThreadPoolExecutor(workers) as pool:
+                    moves = sum(pool.map(lambda s: _search(run, opts, s), seeds))
+        return _result(run, first_call, moves, workers)
+
+
+def _result(run: _Run, first_call: float, moves: int, workers: int) -> Result:
+    """The Result of a finished run: a schedule only if it meets every hard limit."""
+    wall = time.perf_counter() - run.started
+    note = f"numba first call {first_call:.2f} s; {moves} local-search moves in {workers} run(s)"
+    best = run.best
+    if best is None or best.viol != 0:
+        reason = (
+            "no schedule placed every operation within the time span"
+            if best is None
+            else "the best schedule still breaks a deadline, the horizon, the carbon cap or a "
+            f"bound (violation {best.viol:.6g})"
+        )
+        return Result(
+            "unknown",
+            HeuristicSolver.name,
+            bound=run.bound,
+            wall_time_s=wall,
+            trajectory=run.trajectory,
+            message=f"{reason}; {note}",
+        )
+    objective = float(best.vals[0])
+    status: Status = "feasible"
+    if run.bound is not None and len(best.vals) == 1 and objective <= run.bound:
+        status = "optimal"
+    return Result(
+        status,
+        HeuristicSolver.name,
+        schedule=Schedule.from_arrays(run.compiled, best.mode, best.start),
+        objective=objective,
+        bound=run.bound,
+        wall_time_s=wall,
+        trajectory=run.trajectory,
+        objectives=[float(v) for v in best.vals],
+        message=f"best from {best.label}; {note}",
+    )
