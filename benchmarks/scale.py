@@ -5,8 +5,7 @@ fresh process; reports the time to the first valid schedule, the objective after
 
     python benchmarks/scale.py --out benchmarks/results/scale/plant.csv [--seeds 1] [--power-cap]
 
-`--power-cap` adds the site power cap (an energy constraint): until the energy issue lands,
-cpsat refuses it and its row says so."""
+`--power-cap` adds the site power cap (an energy constraint)."""
 
 from __future__ import annotations
 

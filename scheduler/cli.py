@@ -1,9 +1,11 @@
-"""The command line of DESIGN section 6: `solve`, `validate` and `solvers`.
+"""The command line of DESIGN section 6: `solve`, `validate`, `solvers` and `pareto`.
 
 Exit codes: 0 solved (a feasible schedule) or a valid schedule, 1 the schedule checked by
 `validate` has violations, 2 bad input (one `error: ...` line on stderr, no traceback),
-3 proven infeasible, 4 no schedule found in the time. This module is the one face above
-`scheduler` and the solvers, so it may import both; it stays thin and delegates."""
+3 proven infeasible, 4 no schedule found in the time. When `solve` proves an instance with a
+power or carbon cap infeasible, it says which cap is to blame (`scheduler.explain`). This
+module is the one face above `scheduler` and the solvers, so it may import both; it stays thin
+and delegates."""
 
 from __future__ import annotations
 
@@ -19,10 +21,12 @@ from typing import Any, TextIO
 
 from scheduler.bench import add_bench_parser
 from scheduler.errors import InstanceError, SolverNotFoundError, UnsupportedFeatureError
-from scheduler.io import load, read_schedule_csv, write_schedule_csv, write_summary
+from scheduler.explain import explain_infeasibility
+from scheduler.io import atomic_write, load, read_schedule_csv, write_schedule_csv, write_summary
 from scheduler.kpi import compute_kpis
 from scheduler.model import Instance
-from scheduler.objective import Objective
+from scheduler.objective import TERMS, Objective
+from scheduler.pareto import ParetoError, pareto, plot_pareto
 from scheduler.registry import available_solvers, get_solver
 from scheduler.result import Progress, Result
 from scheduler.solve import solve as solve_instance
@@ -34,6 +38,7 @@ EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_NO_SCHEDULE = 4
 TABLE_MAX_ROWS = 40  # the schedule is printed as a table up to this many operations
+EXPLAIN_TIME_LIMIT = 10.0  # seconds for each solve that explains a cap infeasibility
 FORMATS = ("json", "jssp", "fjsp")
 # the facade's own parameters, which `--option` must not pass as solver options
 RESERVED_OPTIONS = frozenset(inspect.signature(solve_instance).parameters) - {"options"}
@@ -112,6 +117,33 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("solvers", help="list the registered solvers")
     listing.set_defaults(run=run_solvers)
 
+    front = commands.add_parser(
+        "pareto", help="trade two objectives off: the non-dominated schedules (epsilon constraint)"
+    )
+    front.add_argument("instance", metavar="INSTANCE", type=Path)
+    _add_format(front)
+    front.add_argument(
+        "--objectives", default="makespan,carbon", help="two terms (default: makespan,carbon)"
+    )
+    front.add_argument(
+        "--points", type=_positive(int), default=8, metavar="N", help="solves (default: 8)"
+    )
+    front.add_argument("--solver", default="cpsat", help="registered solver (default: cpsat)")
+    front.add_argument(
+        "--time-limit", type=_positive(float), metavar="S", help="seconds for the whole curve"
+    )
+    front.add_argument("--workers", type=_positive(int), metavar="N", help="search workers")
+    front.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
+    front.add_argument(
+        "--warm-start",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the heuristic before each extreme and hint its schedule (default: on)",
+    )
+    front.add_argument("--out", type=Path, metavar="CSV", help="write the points here")
+    front.add_argument("--plot", type=Path, metavar="IMAGE", help="draw the curve (.png...)")
+    front.set_defaults(run=run_pareto)
+
     add_bench_parser(commands)
     return parser
 
@@ -176,12 +208,41 @@ def run_solve(args: argparse.Namespace) -> int:
         if reporter:
             reporter.close()
 
+    if result.status == "infeasible" and _capped(instance):
+        result.message = "; ".join([result.message, *explain_caps(instance, args)]).lstrip("; ")
     write_outputs(result, args)
     if not args.quiet:
         print(describe(instance, result, objective))
     if result.status == "infeasible":
         return EXIT_INFEASIBLE
     return EXIT_SOLVED if result.schedule is not None else EXIT_NO_SCHEDULE
+
+
+def _capped(instance: Instance) -> bool:
+    energy = instance.energy
+    return energy.power_cap_kw is not None or energy.carbon_cap_kg is not None
+
+
+def explain_caps(instance: Instance, args: argparse.Namespace) -> list[str]:
+    """Why the power or carbon cap makes `instance` infeasible (`scheduler.explain`), each
+    explaining solve limited to EXPLAIN_TIME_LIMIT seconds (or the solve's own limit)."""
+    limit = min(EXPLAIN_TIME_LIMIT, args.time_limit or EXPLAIN_TIME_LIMIT)
+
+    def solve_fn(variant: Instance, objective: str) -> Result:
+        return solve_instance(
+            variant,
+            solver=args.solver,
+            objective=objective,
+            time_limit=limit,
+            workers=args.workers,
+            seed=args.seed,
+            warm_start=args.warm_start,
+        )
+
+    try:
+        return [f"why: {reason}" for reason in explain_infeasibility(instance, solve_fn)]
+    except UnsupportedFeatureError as refusal:
+        return [f"why: not explained ({args.solver} refused an explaining solve: {refusal})"]
 
 
 def solver_options(pairs: Sequence[str], rule: str | None) -> dict[str, Any]:
@@ -257,6 +318,50 @@ def write_outputs(result: Result, args: argparse.Namespace) -> None:
             write(path)
         except OSError as error:
             raise BadInput(f"cannot write {path}: {error.strerror or error}") from None
+
+
+# -- pareto --------------------------------------------------------------------------------
+
+
+def run_pareto(args: argparse.Namespace) -> int:
+    """Check the arguments and output paths, trace the curve, write the CSV and plot, print it."""
+    terms = tuple(t.strip() for t in args.objectives.split(","))
+    if len(terms) != 2 or terms[0] == terms[1] or not set(terms) <= set(TERMS):
+        raise BadInput(
+            f"--objectives {args.objectives!r}: expected two different terms of "
+            f"{', '.join(TERMS)}, e.g. makespan,carbon"
+        )
+    if args.points < 2:
+        raise BadInput(f"--points must be at least 2, got {args.points}")
+    get_solver(args.solver)
+    check_outputs(args.instance, [p for p in (args.out, args.plot) if p is not None])
+    if args.plot is not None:
+        _gantt_format(args.plot)
+    instance = load(args.instance, format=args.format)
+    try:
+        frame = pareto(
+            instance,
+            terms,
+            points=args.points,
+            solver=args.solver,
+            time_limit=args.time_limit,
+            workers=args.workers,
+            seed=args.seed,
+            warm_start=args.warm_start,
+        )
+    except ParetoError as error:
+        print(f"no trade-off curve: {error}", file=sys.stderr)
+        return EXIT_INFEASIBLE if error.status == "infeasible" else EXIT_NO_SCHEDULE
+    table = frame.drop(columns="schedule")
+    try:
+        if args.out is not None:
+            atomic_write(args.out, table.to_csv(index=False))
+        if args.plot is not None:
+            plot_pareto(frame, args.plot, title=f"{instance.name}: {terms[0]} vs {terms[1]}")
+    except OSError as error:
+        raise BadInput(f"cannot write: {error.strerror or error}") from None
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    return EXIT_SOLVED
 
 
 # -- validate and solvers ------------------------------------------------------------------

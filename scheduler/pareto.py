@@ -110,8 +110,8 @@ def pareto(
     `time_limit` is the whole budget in seconds, shared evenly by the solves still to run.
     Other keywords go to `scheduler.solve.solve`; a `bounds` given there is kept (tightened
     on f2). Each epsilon solve is warm-started from the previous schedule, which fits its
-    looser bound, unless `warm_start` is given. Raises ParetoError when an extreme has no
-    schedule."""
+    looser bound, unless `warm_start` is a Schedule (`warm_start=False` only drops the
+    facade's heuristic warm start). Raises ParetoError when an extreme has no schedule."""
     f1, f2 = _check(objectives, points)
     user_bounds = dict(kw.pop("bounds", {}) or {})
     budget = _Budget(time_limit, solves=2)
@@ -123,7 +123,7 @@ def pareto(
         options = dict(kw)
         if bounds:
             options["bounds"] = bounds
-        if hint is not None and "warm_start" not in kw:
+        if hint is not None and not isinstance(kw.get("warm_start"), Schedule):
             options["warm_start"] = hint
         share = budget.share()
         result = solve(instance, solver=solver, objective=objective, time_limit=share, **options)

@@ -288,20 +288,18 @@ def test_weights_that_do_not_scale_to_integers_are_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("energy", "objective", "feature"),
+    ("bounds", "message"),
     [
-        (Energy(power_cap_kw=10.0), "makespan", "power cap"),
-        (Energy(carbon_cap_kg=1.0), "makespan", "carbon cap"),
-        (Energy(), "energy_cost", "energy_cost"),
-        (Energy(), "makespan>carbon", "carbon"),
+        ([("carbon", 1.0)], "must be a dict"),
+        ({"co2": 1.0}, "unknown term 'co2'"),
+        ({"carbon": "low"}, "finite number"),
+        ({"makespan": float("inf")}, "finite number"),
+        ({"makespan": True}, "finite number"),
     ],
 )
-def test_energy_constraints_and_terms_are_refused(
-    energy: Energy, objective: str, feature: str
-) -> None:
-    instance = Instance(_two_jobs().machines, _two_jobs().jobs, energy=energy)
-    with pytest.raises(UnsupportedFeatureError, match=feature):
-        _solve(instance, objective)
+def test_malformed_bounds_are_refused(bounds: object, message: str) -> None:
+    with pytest.raises(UnsupportedFeatureError, match=message):
+        _solve(_two_jobs(), options={"bounds": bounds})
 
 
 def test_kpi_only_energy_data_is_accepted() -> None:

@@ -67,7 +67,7 @@ def _costs_by_start(
     present = model.new_bool_var("p") if with_presence else None
     cost = add_profile_cost(
         model, compiled, 0, start, present, compiled.tariff_start, compiled.tariff_value, scale
-    )
+    ).cost
     return model, start, cost, present
 
 
@@ -256,7 +256,7 @@ def test_carbon_cap_bounds_the_summed_carbon() -> None:
     carbon = [
         add_profile_cost(
             model, compiled, k, start, lits[k], compiled.carbon_start, compiled.carbon_value, scale
-        )
+        ).cost
         for k in range(2)
     ]
     add_carbon_cap(model, compiled, carbon, scale)
@@ -293,7 +293,7 @@ def test_idle_energy_is_the_gaps_between_first_start_and_last_end() -> None:
         on_m = [iv for k, iv in intervals.items() if compiled.mode_machine[k] == m]
         if on_m:
             model.add_no_overlap(on_m)
-    idle = add_idle_energy(model, compiled, intervals, scale)
+    idle = add_idle_energy(model, compiled, intervals, scale).expression
     model.minimize(idle)
     solver = _solver()
     assert solver.solve(model) == cp_model.OPTIMAL

@@ -74,8 +74,12 @@ def quantity_scale(compiled: CompiledInstance, values: np.ndarray | None = None)
     return _bounded_scale(_lcm_denominator(per_tick), work * float(hours) * peak)
 
 
-def _demand(power: float, scale: int) -> int:
-    return math.ceil(exact(power) * scale)
+def power_units(compiled: CompiledInstance, scale: int) -> tuple[list[int], list[int]]:
+    """The power cap's integer view at `scale`: each mode's demand ceil(kW x scale) and each
+    cap step's capacity floor(kW x scale), rounded the safe way."""
+    demands = [math.ceil(exact(p) * scale) for p in compiled.mode_power]
+    caps = [math.floor(exact(v) * scale) for v in compiled.power_cap_value]
+    return demands, caps
 
 
 def add_power_cap(
@@ -90,11 +94,11 @@ def add_power_cap(
     (highest - cap) over each of its lower steps. Nothing is added without a cap."""
     if compiled.power_cap_start.size == 0:
         return
-    caps = [math.floor(exact(v) * scale) for v in compiled.power_cap_value]
+    demand, caps = power_units(compiled, scale)
     capacity = max(caps)
     users = [k for k in intervals_by_mode if compiled.mode_power[k] > 0]
     intervals = [intervals_by_mode[k] for k in users]
-    demands = [_demand(compiled.mode_power[k], scale) for k in users]
+    demands = [demand[k] for k in users]
     bounds = [*compiled.power_cap_start.tolist(), compiled.horizon]
     for i, cap in enumerate(caps):
         begin, finish = int(bounds[i]), int(bounds[i + 1])
@@ -219,6 +223,42 @@ def _segments(steps: _Steps, duration: int, lo: int, hi: int) -> list[_Segment]:
             runs.pop(0)
 
 
+@dataclass(frozen=True)
+class ProfileCost:
+    """What `add_profile_cost` made for one mode: `cost` (ceil(scale x cost), 0 when the mode is
+    not used) and the auxiliary variables, so that a schedule can hint every one of them."""
+
+    cost: cp_model.IntVar
+    pieces: tuple[_Segment, ...] = ()
+    literals: tuple[cp_model.IntVar, ...] = ()  # one per piece; none for a single piece
+    denominator: int = 1
+    period: int | None = None  # start = period x day + offset when set
+    day: cp_model.IntVar | None = None
+    offset: cp_model.IntVar | None = None
+
+    def hints(self, start: int, used: bool) -> list[tuple[cp_model.IntVar, int]]:
+        """(variable, value) for the mode's operation starting at `start`, the mode `used` or
+        not; nothing for a constant cost."""
+        if not self.pieces:
+            return []
+        out: list[tuple[cp_model.IntVar, int]] = []
+        position = start
+        if self.period is not None and self.day is not None and self.offset is not None:
+            day, position = divmod(start, self.period)
+            out += [(self.day, day), (self.offset, position)]
+        chosen = next((p for p in self.pieces if p.first <= position <= p.last), None)
+        out += [
+            (lit, int(used and p is chosen))
+            for p, lit in zip(self.pieces, self.literals, strict=False)
+        ]
+        if not used:
+            return [*out, (self.cost, 0)]
+        if chosen is None:
+            return out
+        value = chosen.value + chosen.slope * (position - chosen.first)
+        return [*out, (self.cost, -((-value) // self.denominator))]
+
+
 def _grid(per_tick: list[Fraction], duration: int) -> tuple[int, list[int]]:
     """(D, u): integer per-step values u = ceil(D x per_tick) with D the exact common
     denominator when its magnitude allows, else the largest power of ten up to MAX_SCALE
@@ -264,8 +304,9 @@ def add_profile_cost(
     values: np.ndarray,
     scale: int,
     latest_end: int | None = None,
-) -> cp_model.IntVar:
-    """An integer variable equal to ceil(scale x cost) of running `mode` from `start_var`, cost
+) -> ProfileCost:
+    """`.cost`: an integer variable equal to ceil(scale x cost) of running `mode` from
+    `start_var`, cost
     = power x tu/60 x sum over its ticks of the step profile (`starts`, `values`: unrolled
     tariff or carbon), and 0 when `presence_lit` is false (None: the mode is always used).
 
@@ -278,20 +319,20 @@ def add_profile_cost(
     deadline, `latest_end`) when present.
 
     Search: the piece literals tie the start to times of day, which slows CP-SAT's search for a
-    first schedule from scratch on large instances; hint starts and modes (a warm start) and
-    propagation completes the hint (measured on ta01-energy-week, 2 workers: no schedule in
-    20 s cold, a schedule at once with a hint)."""
+    first schedule from scratch on large instances (ta01-energy-week, 2 workers: none in 30 s);
+    hint a complete schedule, these variables included (`ProfileCost.hints`), and CP-SAT has
+    it as its first solution right after presolve (about 3 s there)."""
     duration = int(compiled.mode_duration[mode])
     power = float(compiled.mode_power[mode])
     if power == 0 or starts.size == 0:
-        return model.new_constant(0)
+        return ProfileCost(model.new_constant(0))
     lo, hi = _start_domain(compiled, mode, start_var, latest_end)
     if lo > hi:
         if presence_lit is None:
             model.add_bool_or([])  # a mandatory mode with no feasible start: infeasible
         else:
             model.add(presence_lit == 0)
-        return model.new_constant(0)
+        return ProfileCost(model.new_constant(0))
 
     coefficient = Fraction(scale) * exact(power) * exact(compiled.time_unit_minutes) / 60
     horizon = compiled.horizon
@@ -307,6 +348,7 @@ def add_profile_cost(
     steps = _Steps(step_starts, units, length, periodic)
 
     position = start_var
+    day = offset = None
     if periodic and period is not None:
         bounds = list(start_var.proto.domain)
         low, high = int(bounds[0]), int(bounds[-1])
@@ -351,7 +393,10 @@ def add_profile_cost(
         )
         if lit is not None:
             line.only_enforce_if(lit)
-    return cost
+    own = tuple(lit for lit in lits if lit is not None) if len(pieces) > 1 else ()
+    return ProfileCost(
+        cost, tuple(pieces), own, denominator, period if periodic else None, day, offset
+    )
 
 
 def add_carbon_cap(
@@ -370,19 +415,47 @@ def add_carbon_cap(
     )
 
 
+@dataclass(frozen=True)
+class IdleEnergy:
+    """What `add_idle_energy` made: `expression` (idle energy in 1/scale kWh, to minimise) and
+    per machine its (first start, last end, idle ticks) variables, for hints."""
+
+    expression: cp_model.LinearExprT
+    machines: dict[int, tuple[cp_model.IntVar, cp_model.IntVar, cp_model.IntVar]]
+
+    def hints(
+        self, compiled: CompiledInstance, mode: np.ndarray, start: np.ndarray
+    ) -> list[tuple[cp_model.IntVar, int]]:
+        """(variable, value) for the schedule (global mode, start per operation): the span of
+        each machine's operations and its idle ticks; 0 for a machine that runs nothing."""
+        out: list[tuple[cp_model.IntVar, int]] = []
+        end = start + compiled.mode_duration[mode]
+        machine = compiled.mode_machine[mode]
+        for m, (first, last, idle) in self.machines.items():
+            on_m = machine == m
+            if not on_m.any():
+                out += [(first, 0), (last, 0), (idle, 0)]
+                continue
+            lo, hi = int(start[on_m].min()), int(end[on_m].max())
+            busy = int((end[on_m] - start[on_m]).sum())
+            out += [(first, lo), (last, hi), (idle, max(0, hi - lo - busy))]
+        return out
+
+
 def add_idle_energy(
     model: cp_model.CpModel,
     compiled: CompiledInstance,
     intervals_by_mode: dict[int, cp_model.IntervalVar],
     scale: int,
-) -> cp_model.LinearExprT:
-    """Idle energy in 1/scale kWh, per machine with idle power: ceil(scale x idle kW x tu/60)
-    x idle ticks, idle ticks >= (last end - first start) - processing ticks of the modes it
-    runs. A lower bound that minimisation makes tight (span variables free to shrink); an
-    objective term only, never a constraint. Assumes the machines' no-overlap (no negative
-    idle). Zero for machines that run nothing."""
+) -> IdleEnergy:
+    """Idle energy in 1/scale kWh (`.expression`), per machine with idle power: ceil(scale x
+    idle kW x tu/60) x idle ticks, idle ticks >= (last end - first start) - processing ticks of
+    the modes it runs. The expression is at least the true idle energy and can equal it, so
+    minimising it or bounding it from above is exact; never bound it from below. Assumes the
+    machines' no-overlap (no negative idle). Zero for machines that run nothing."""
     hours = exact(compiled.time_unit_minutes) / 60
     terms: list[cp_model.LinearExprT] = []
+    spans: dict[int, tuple[cp_model.IntVar, cp_model.IntVar, cp_model.IntVar]] = {}
     for m in range(compiled.n_machines):
         idle_kw = float(compiled.machine_idle_power[m])
         on_m = [k for k in intervals_by_mode if compiled.mode_machine[k] == m]
@@ -403,4 +476,5 @@ def add_idle_energy(
         model.add(last >= first)
         model.add(idle >= last - first - cp_model.LinearExpr.sum(busy))
         terms.append(math.ceil(scale * exact(idle_kw) * hours) * idle)
-    return cp_model.LinearExpr.sum(terms)
+        spans[m] = (first, last, idle)
+    return IdleEnergy(cp_model.LinearExpr.sum(terms), spans)

@@ -1,39 +1,24 @@
-"""What `cpsat` refuses (energy constraints and terms, unknown options) and the CP-SAT
-parameters it derives from a SolveConfig, so nothing asked for is silently dropped."""
+"""The options `cpsat` understands (unknown ones and malformed values are refused, so nothing
+asked for is silently dropped) and the CP-SAT parameters it derives from a SolveConfig."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-import numpy as np
 from ortools.sat.python import cp_model
 
-from scheduler.compile import CompiledInstance
 from scheduler.errors import UnsupportedFeatureError
-from scheduler.objective import ENERGY_TERMS, Objective
 from scheduler.result import SolveConfig
-
-LATER = "is not modelled by the cpsat solver yet (the energy issue lands later)"
+from solvers.cpsat.objectives import check_bounds
 
 # The solver-specific options cpsat understands (SolveConfig.options); anything else is refused.
 OPTIONS = {
     "log_search_progress": "bool: CP-SAT's search log, sent to config.log when given",
     "cp_sat_parameters": "dict: raw SatParameters fields, applied after the derived ones",
+    "bounds": "dict {term: max value}: only schedules with every such term <= its bound",
 }
 MAX_DEFAULT_WORKERS = 8
-
-
-def refuse_unsupported(compiled: CompiledInstance, objective: Objective) -> None:
-    """Raise UnsupportedFeatureError for energy constraints and energy objective terms.
-    Tariffs, carbon profiles and idle power only feed KPIs, so they are accepted."""
-    energy_terms = sorted(objective.terms & ENERGY_TERMS)
-    if energy_terms:
-        raise UnsupportedFeatureError(f"objective term {energy_terms[0]!r} {LATER}")
-    if compiled.power_cap_start.size > 0:
-        raise UnsupportedFeatureError(f"the power cap (energy.power_cap_kw) {LATER}")
-    if not np.isnan(compiled.carbon_cap_kg):
-        raise UnsupportedFeatureError(f"the carbon cap (energy.carbon_cap_kg) {LATER}")
 
 
 def check_options(options: dict[str, Any]) -> None:
@@ -44,6 +29,7 @@ def check_options(options: dict[str, Any]) -> None:
         raise UnsupportedFeatureError(
             f"cpsat does not know the option(s) {', '.join(map(repr, unknown))} (known: {known})"
         )
+    check_bounds(options.get("bounds", {}))
     if not isinstance(options.get("log_search_progress", False), bool):
         raise UnsupportedFeatureError("cpsat option 'log_search_progress' must be a bool")
     raw = options.get("cp_sat_parameters", {})

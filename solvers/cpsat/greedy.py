@@ -1,6 +1,8 @@
 """A serial list schedule used as CP-SAT's first solution when no complete warm start is given:
-CP-SAT struggles to find a first solution through optional setup circuits on its own, and with
-a complete hint its neighbourhood search starts improving right after presolve."""
+CP-SAT struggles to find a first solution through optional setup circuits and the exact energy
+cost pieces on its own, and with a complete hint its neighbourhood search starts improving right
+after presolve. It respects every constraint but the carbon cap (and objective bounds); the
+power cap in the model's own integer units, so the hint is feasible for the model."""
 
 from __future__ import annotations
 
@@ -8,9 +10,12 @@ import bisect
 
 import numpy as np
 
-from scheduler.compile import CompiledInstance
+from scheduler.compile import CompiledInstance, dense_profile
+from solvers.cpsat.energy import power_scale, power_units
 
 CANDIDATES = 16  # ready operations compared at each step (the earliest-ready ones)
+CARBON_SLACKS = (1.5, 2.0, 3.0, 5.0)  # later completions accepted for less carbon (x earliest)
+CLEAN_TRIES = 3  # later, cleaner carbon steps tried as starts
 MAX_TICK = np.iinfo(np.int64).max
 
 
@@ -30,6 +35,13 @@ class _Plan:
         ]
         self.last: dict[int, tuple[int, int]] = {}  # machine -> (operation, end)
         self.users: list[tuple[int, int, int]] = []  # (end, start, mode) of resource users
+        self.horizon = c.horizon
+        capped = c.power_cap_start.size > 0
+        demand, caps = power_units(c, power_scale(c)) if capped else ([], [])
+        self.power = demand if capped else [0] * len(self.machine)
+        self.cap_start = c.power_cap_start.tolist()
+        self.cap = caps
+        self.drawers: list[tuple[int, int, int]] = []  # (end, start, demand) of power users
 
     def setup_before(self, m: int, o: int) -> int:
         """Setup on machine m between its last placed operation and o (0 if none)."""
@@ -53,7 +65,9 @@ class _Plan:
                 continue
             later = self.resource_conflict(k, t, t + duration)
             if later is None:
-                return t
+                later = self.power_conflict(k, t, t + duration)
+            if later is None or later > self.horizon:
+                return t if later is None else later
             t = later
 
     def resource_conflict(self, k: int, lo: int, hi: int) -> int | None:
@@ -71,6 +85,25 @@ class _Plan:
                     return min(e for e, _ in active)
         return None
 
+    def power_conflict(self, k: int, lo: int, hi: int) -> int | None:
+        """None if mode k's power fits under the cap over [lo, hi) beside the placed users,
+        else the first tick after the first overload at which the load falls or the cap rises
+        (beyond the horizon when neither ever happens)."""
+        demand = self.power[k]
+        if not demand:
+            return None
+        first = bisect.bisect_right(self.drawers, (lo, MAX_TICK, MAX_TICK))
+        overlapping = [(s, e, q) for e, s, q in self.drawers[first:] if s < hi]
+        i = bisect.bisect_right(self.cap_start, lo) - 1
+        steps = [lo] + self.cap_start[i + 1 : bisect.bisect_left(self.cap_start, hi)]
+        for tick in sorted(set(steps) | {s for s, _, _ in overlapping if s > lo}):
+            i = bisect.bisect_right(self.cap_start, tick) - 1
+            active = [(e, q) for s, e, q in overlapping if s <= tick < e]
+            if demand + sum(q for _, q in active) > self.cap[i]:
+                rises = [t for t in self.cap_start[i + 1 :] if t > tick][:1]
+                return min([e for e, _ in active] + rises, default=self.horizon + 1)
+        return None
+
     def place(self, o: int, k: int, t: int) -> None:
         """Append operation o in mode k at t on its machine."""
         end = t + self.duration[k]
@@ -79,15 +112,90 @@ class _Plan:
         self.last[self.machine[k]] = (o, end)
         if any(self.demand[k]):
             bisect.insort(self.users, (end, t, k))
+        if self.power[k]:
+            bisect.insort(self.drawers, (end, t, self.power[k]))
+
+
+class _Carbon:
+    """Processing carbon of a mode at a start (cumulative intensity), and cleaner start times."""
+
+    def __init__(self, c: CompiledInstance) -> None:
+        dense = dense_profile(c.carbon_start, c.carbon_value, c.horizon)
+        self.cumulative = np.concatenate(([0.0], np.cumsum(dense))).tolist()
+        self.kwh_per_tick = (c.mode_power * c.time_unit_minutes / 60.0).tolist()
+        self.duration = c.mode_duration.tolist()
+        self.steps = c.carbon_start.tolist()
+        self.values = c.carbon_value.tolist()
+
+    def of(self, k: int, t: int) -> float:
+        """kg CO2 of mode k started at t (inside the horizon)."""
+        return self.kwh_per_tick[k] * (self.cumulative[t + self.duration[k]] - self.cumulative[t])
+
+    def cleaner_starts(self, t: int) -> list[int]:
+        """The first CLEAN_TRIES step starts after t whose intensity is below the one at t."""
+        i = bisect.bisect_right(self.steps, t) - 1
+        now = self.values[i]
+        later = zip(self.steps[i + 1 :], self.values[i + 1 :], strict=True)
+        return [s for s, v in later if v < now][:CLEAN_TRIES]
+
+
+def _cleanest(
+    plan: _Plan,
+    carbon: _Carbon,
+    o: int,
+    choice: tuple[int, int],
+    modes: list[int],
+    ready: int,
+    latest_end: int,
+    slack: float,
+) -> tuple[int, int]:
+    """(mode, start) of operation o emitting least carbon among its modes started at their
+    earliest fit from `ready` or from a cleaner step, ending within `slack` times the earliest
+    completion time (from `ready`) of `choice`, the (mode, start) that ends first."""
+    k, t = choice
+    limit = min(latest_end, ready + slack * (t + plan.duration[k] - ready))
+    best = (carbon.of(k, t), t + plan.duration[k], k, t)
+    for option in modes:
+        for at in [ready, *carbon.cleaner_starts(ready)]:
+            start = plan.earliest_start(o, option, at)
+            end = start + plan.duration[option]
+            if end <= limit:
+                best = min(best, (carbon.of(option, start), end, option, start))
+    return best[2], best[3]
 
 
 def greedy_schedule(
     c: CompiledInstance, modes: list[list[int]], latest: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """(mode, start) per operation by earliest completion: at each step, of the CANDIDATES
-    operations ready first (releases, placed predecessors and lags), the operation and mode
-    that end first are appended on their machine with the setup right before, outside windows
-    and within resource capacity; None when an operation cannot end by its latest end."""
+    """(mode, start) per operation of the list schedule `_list_schedule`; with a carbon cap
+    (and a carbon profile) the first of ever more carbon-aware variants (slack 1, then
+    CARBON_SLACKS) that meets the cap, else the one emitting least; None when no variant
+    ends every operation by its latest end."""
+    capped = not np.isnan(c.carbon_cap_kg) and c.carbon_start.size > 0
+    carbon = _Carbon(c) if capped else None
+    best = _list_schedule(c, modes, latest, carbon, 1.0)
+    for slack in CARBON_SLACKS if capped else ():
+        if best is not None and best[2] <= c.carbon_cap_kg:
+            break
+        found = _list_schedule(c, modes, latest, carbon, slack)
+        if found is not None and (best is None or found[2] < best[2]):
+            best = found
+    return None if best is None else best[:2]
+
+
+def _list_schedule(
+    c: CompiledInstance,
+    modes: list[list[int]],
+    latest: np.ndarray,
+    carbon: _Carbon | None,
+    slack: float,
+) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """(mode, start, carbon kg) by earliest completion: at each step, of the CANDIDATES
+    operations ready first (releases, placed predecessors and lags), the operation that ends
+    first is appended on its machine with the setup right before, outside windows, within
+    resource capacity and the power cap; in the mode that ends first, or with `carbon` the
+    cleanest within `slack` (`_cleanest`). None when an operation cannot end by its latest
+    end. The carbon is 0 without `carbon`."""
     plan = _Plan(c)
     mode = np.full(c.n_ops, -1, dtype=np.int64)
     start = np.full(c.n_ops, -1, dtype=np.int64)
@@ -95,6 +203,7 @@ def greedy_schedule(
     waiting = np.diff(c.pred_ptr).tolist()
     latest_end = latest.tolist()
     candidates = [o for o in range(c.n_ops) if waiting[o] == 0]
+    emitted = 0.0
     while candidates:
         candidates.sort(key=lambda o: ready[o])
         best = None
@@ -107,6 +216,10 @@ def greedy_schedule(
         if best is None:
             return None
         end, t, k, o = best
+        if carbon is not None:
+            k, t = _cleanest(plan, carbon, o, (k, t), modes[o], ready[o], latest_end[o], slack)
+            end = t + plan.duration[k]
+            emitted += carbon.of(k, t)
         candidates.remove(o)
         mode[o], start[o] = k, t
         plan.place(o, k, t)
@@ -116,4 +229,4 @@ def greedy_schedule(
             waiting[s] -= 1
             if waiting[s] == 0:
                 candidates.append(s)
-    return mode, start
+    return mode, start, emitted

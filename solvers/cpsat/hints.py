@@ -1,5 +1,6 @@
-"""CP-SAT hints: a complete one (every variable, circuit arcs included) derived from a warm-start
-schedule, and the re-hint of a previous solution between lexicographic levels."""
+"""CP-SAT hints: a complete one (every variable, circuit arcs and energy pieces included)
+derived from a warm-start schedule, and the re-hint of a previous solution between
+lexicographic levels."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from scheduler.compile import CompiledInstance
+from solvers.cpsat.energy_model import EnergyModel
 from solvers.cpsat.model import DEPOT, SchedulingModel, setup_ticks
 from solvers.cpsat.objectives import ObjectiveVariables, objective_hints
 
@@ -14,6 +16,7 @@ from solvers.cpsat.objectives import ObjectiveVariables, objective_hints
 def schedule_hints(
     sm: SchedulingModel,
     ov: ObjectiveVariables,
+    em: EnergyModel,
     c: CompiledInstance,
     mode: np.ndarray,
     start: np.ndarray,
@@ -44,7 +47,7 @@ def schedule_hints(
         ticks = setup_before.get(o, 0) if (o, int(machine[o])) in sm.extended else 0
         x = int(start[o]) - ticks
         hints += [(su, ticks), (sm.setup_start[o], x), (sm.setup_span[o], int(end[o]) - x)]
-    return hints + objective_hints(ov, c, mode, start)
+    return hints + objective_hints(ov, c, mode, start) + em.hints(c, mode, start)
 
 
 def set_hints(model: cp_model.CpModel, hints: list[tuple[cp_model.IntVar, int]]) -> None:

@@ -40,6 +40,7 @@ class SchedulingModel:
     end: list[cp_model.IntVar]
     modes: list[list[int]]  # feasible global mode indices per operation
     presence: dict[int, cp_model.IntVar]  # mode -> literal, ops with several feasible modes
+    intervals: dict[int, cp_model.IntervalVar] = field(default_factory=dict)  # per mode
     on_machine: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
     sequences: dict[int, Sequence] = field(default_factory=dict)
     extended: set[tuple[int, int]] = field(default_factory=set)  # (op, machine)
@@ -61,10 +62,14 @@ def setup_ticks(c: CompiledInstance, m: int, a: int, b: int) -> int:
     return int(c.setup[m, fa, fb]) if fa >= 0 and fb >= 0 else 0
 
 
-def time_windows(c: CompiledInstance) -> tuple[np.ndarray, np.ndarray]:
-    """Earliest start (releases, precedences) and latest end (deadline, horizon, and the minimal
-    work and lags of every successor) of each operation."""
+def time_windows(
+    c: CompiledInstance, makespan_limit: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Earliest start (releases, precedences) and latest end (deadline, horizon, a bound on the
+    makespan, and the minimal work and lags of every successor) of each operation."""
     latest = c.op_deadline.copy()
+    if makespan_limit is not None:
+        latest = np.minimum(latest, makespan_limit)
     for o in c.topo_order[::-1]:
         for i in range(c.succ_ptr[o], c.succ_ptr[o + 1]):
             s = c.succ_op[i]
@@ -78,7 +83,7 @@ def infeasibility(c: CompiledInstance, earliest: np.ndarray, latest: np.ndarray)
         if earliest[o] + c.min_duration[o] > latest[o]:
             return (
                 f"operation {c.op_ids[o]!r} cannot start before {earliest[o]} yet must end by "
-                f"{latest[o]} (deadlines, horizon and its successors)"
+                f"{latest[o]} (deadlines, horizon or makespan bound, and its successors)"
             )
     return None
 
@@ -110,7 +115,7 @@ def build_model(c: CompiledInstance, earliest: np.ndarray, latest: np.ndarray) -
         end.append(model.new_int_var(lo + shortest, hi, f"e{o}"))
     sm = SchedulingModel(model, start, end, modes, presence={})
 
-    intervals: dict[int, cp_model.IntervalVar] = {}
+    intervals = sm.intervals
     for o in range(c.n_ops):
         if len(modes[o]) == 1:
             k = modes[o][0]

@@ -1,35 +1,49 @@
-"""Objective levels as exact integer linear functions (weights scaled by a power of ten), their
-CP-SAT expressions, and their values computed from a schedule's arrays."""
+"""Objective levels and bounds as exact integer linear functions (weights scaled by a power of
+ten, energy terms counted in their model units), their CP-SAT expressions and hints."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
+from numbers import Real
+from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from scheduler.compile import CompiledInstance
 from scheduler.errors import UnsupportedFeatureError
-from scheduler.objective import Objective
+from scheduler.objective import ENERGY_TERMS, TERMS, Objective
+from solvers.cpsat.energy import exact
 
 MAX_DECIMALS = 6  # weights are scaled by at most 10**6 to become integers
 TOLERANCE = 1e-9
+MAX_COMMON_UNIT = 10**12  # largest lcm of energy term units combined in one level
+BOUND_TOL = Fraction(1, 10**9)  # relative tolerance of the `bounds` option
 
 
 @dataclass(frozen=True)
 class IntegerLevel:
     """One level as integers: value = (makespan * Cmax + flow * sum_j (C_j - r_j)
-    + sum_j tardiness[j] * T_j) / scale, T_j = max(0, C_j - due_j)."""
+    + sum_j tardiness[j] * T_j + sum_t coefficient_t * X_t) / scale, T_j = max(0, C_j - due_j),
+    X_t the energy term t in model units (`energy` holds the (t, coefficient_t) pairs)."""
 
     scale: int
     makespan: int
     flow: int
     tardiness: tuple[int, ...]  # per job, 0 for jobs without a due date
+    energy: tuple[tuple[str, int], ...] = ()
+    weights: tuple[tuple[str, float], ...] = ()  # the level as given: (term, weight)
 
     def real(self, value: float) -> float:
         """A scaled value (or bound) in the objective's own units."""
         return value / self.scale
+
+    def value(self, terms: dict[str, float]) -> float:
+        """The level's exact value from the schedule's term values (`schedule_terms`)."""
+        return float(sum(w * terms[t] for t, w in self.weights))
 
 
 def _scale(weights: Iterable[float], where: str) -> int:
@@ -47,51 +61,101 @@ def _scale(weights: Iterable[float], where: str) -> int:
     )
 
 
-def integer_levels(c: CompiledInstance, objective: Objective) -> list[IntegerLevel]:
-    """Every level of `objective` (non-energy terms only) as an IntegerLevel."""
-    levels = []
-    for i, level in enumerate(objective.levels):
-        weight = dict(level)
-        w_tard = weight.get("weighted_tardiness", 0.0)
-        per_job = [
-            w_tard * float(c.job_weight[j]) if c.job_due[j] >= 0 else 0.0 for j in range(c.n_jobs)
-        ]
-        coefficients = [weight.get("makespan", 0.0), weight.get("total_flow_time", 0.0), *per_job]
-        scale = _scale(coefficients, f"objective level {i} ({dict(level)}) and job weights")
-        levels.append(
-            IntegerLevel(
-                scale=scale,
-                makespan=round(coefficients[0] * scale),
-                flow=round(coefficients[1] * scale),
-                tardiness=tuple(round(w * scale) for w in per_job),
-            )
-        )
-    return levels
-
-
-def evaluate(
-    c: CompiledInstance, levels: list[IntegerLevel], mode: np.ndarray, start: np.ndarray
-) -> list[int]:
-    """The scaled integer value of every level for the schedule (mode, start) per operation."""
-    end = start + c.mode_duration[mode]
-    completion = np.maximum.reduceat(end, c.job_op_ptr[:-1])
-    tardiness = np.where(c.job_due >= 0, np.maximum(0, completion - c.job_due), 0)
-    flow = int((completion - c.job_release).sum())
-    return [
-        level.makespan * int(end.max())
-        + level.flow * flow
-        + int(np.dot(np.array(level.tardiness, dtype=np.int64), tardiness))
-        for level in levels
+def integer_level(
+    c: CompiledInstance, level: tuple[tuple[str, float], ...], units: dict[str, int], where: str
+) -> IntegerLevel:
+    """One weighted sum as an IntegerLevel; `units` are the model units per real unit of each
+    energy term (solvers.cpsat.energy_model.term_units)."""
+    weight = dict(level)
+    w_tard = weight.get("weighted_tardiness", 0.0)
+    per_job = [
+        w_tard * float(c.job_weight[j]) if c.job_due[j] >= 0 else 0.0 for j in range(c.n_jobs)
     ]
+    energy = [t for t in TERMS if t in ENERGY_TERMS and weight.get(t, 0.0)]
+    coefficients = [
+        weight.get("makespan", 0.0),
+        weight.get("total_flow_time", 0.0),
+        *per_job,
+        *(weight[t] for t in energy),
+    ]
+    decimal = _scale(coefficients, f"{where} ({weight}) and job weights")
+    common = math.lcm(1, *(units[t] for t in energy))
+    if common > MAX_COMMON_UNIT:
+        raise UnsupportedFeatureError(
+            f"cpsat cannot weigh the energy terms of {where} exactly together: the lcm of "
+            f"their model units is {common} (more than {MAX_COMMON_UNIT})"
+        )
+    return IntegerLevel(
+        scale=decimal * common,
+        makespan=round(coefficients[0] * decimal) * common,
+        flow=round(coefficients[1] * decimal) * common,
+        tardiness=tuple(round(w * decimal) * common for w in per_job),
+        energy=tuple((t, round(weight[t] * decimal) * (common // units[t])) for t in energy),
+        weights=tuple(level),
+    )
+
+
+def integer_levels(
+    c: CompiledInstance, objective: Objective, units: dict[str, int]
+) -> list[IntegerLevel]:
+    """Every level of `objective` as an IntegerLevel."""
+    return [
+        integer_level(c, level, units, f"objective level {i}")
+        for i, level in enumerate(objective.levels)
+    ]
+
+
+def bound_limit(bound: float) -> Fraction:
+    """The largest value a term bounded by `bound` may take: the bound plus BOUND_TOL relative
+    (at least absolute), so that a bound read off a schedule's float KPI admits that schedule
+    (the validator's tolerance on caps, likewise)."""
+    value = exact(bound)
+    return value + BOUND_TOL * max(Fraction(1), abs(value))
+
+
+def integer_bounds(
+    c: CompiledInstance, bounds: dict[str, float], units: dict[str, int]
+) -> list[tuple[IntegerLevel, int]]:
+    """Each bound {term: max value} as (level of that term alone, largest integer value): the
+    term is <= `bound_limit(bound)` exactly when its scaled expression is <= floor(limit x
+    scale) (an integer term such as makespan: <= the floor of the bound)."""
+    out = []
+    for term, bound in sorted(bounds.items()):
+        level = integer_level(c, ((term, 1.0),), units, f"the bound on {term}")
+        out.append((level, math.floor(bound_limit(bound) * level.scale)))
+    return out
+
+
+def check_bounds(bounds: Any) -> dict[str, float]:
+    """The `bounds` option as {term: finite float}, or UnsupportedFeatureError."""
+    if not isinstance(bounds, dict):
+        raise UnsupportedFeatureError(
+            f"cpsat option 'bounds' must be a dict {{term: max value}}, got {bounds!r}"
+        )
+    out = {}
+    for term, bound in bounds.items():
+        if term not in TERMS:
+            raise UnsupportedFeatureError(
+                f"cpsat option 'bounds': unknown term {term!r} (known: {', '.join(TERMS)})"
+            )
+        if isinstance(bound, bool) or not isinstance(bound, Real) or not math.isfinite(bound):
+            raise UnsupportedFeatureError(
+                f"cpsat option 'bounds': the bound on {term!r} must be a finite number, "
+                f"got {bound!r}"
+            )
+        out[term] = float(bound)
+    return out
 
 
 @dataclass
 class ObjectiveVariables:
-    """Makespan, job completions and tardiness variables, made only where a level needs them."""
+    """Makespan, job completions and tardiness variables, made only where a level needs them,
+    and the energy terms' expressions (solvers.cpsat.energy_model)."""
 
     makespan: cp_model.IntVar | None = None
     completion: dict[int, cp_model.IntVar] = field(default_factory=dict)
     tardiness: dict[int, cp_model.IntVar] = field(default_factory=dict)
+    energy: dict[str, cp_model.LinearExprT] = field(default_factory=dict)  # in model units
 
 
 def add_objective_variables(
@@ -129,6 +193,7 @@ def level_expression(
     if level.flow:
         terms += [level.flow * (ov.completion[j] - int(c.job_release[j])) for j in range(c.n_jobs)]
     terms += [level.tardiness[j] * ov.tardiness[j] for j in ov.tardiness if level.tardiness[j]]
+    terms += [coefficient * ov.energy[t] for t, coefficient in level.energy if coefficient]
     return cp_model.LinearExpr.sum(terms)
 
 

@@ -16,7 +16,8 @@ from scheduler.compile import CompiledInstance
 from scheduler.result import Progress, Result, SolveConfig, Status
 from scheduler.schedule import Schedule
 from scheduler.validate import validate
-from solvers.cpsat.features import check_options, configure, refuse_unsupported
+from solvers.cpsat.energy_model import add_energy, term_units
+from solvers.cpsat.features import check_options, configure
 from solvers.cpsat.greedy import greedy_schedule
 from solvers.cpsat.hints import hint_solution, schedule_hints, set_hints
 from solvers.cpsat.model import SchedulingModel, build_model, infeasibility, time_windows
@@ -24,10 +25,15 @@ from solvers.cpsat.objectives import (
     IntegerLevel,
     ObjectiveVariables,
     add_objective_variables,
-    evaluate,
+    bound_limit,
+    check_bounds,
+    integer_bounds,
     integer_levels,
     level_expression,
 )
+from solvers.cpsat.terms import schedule_terms
+
+REL_TOL = 1e-9  # objective values closer than this (relative) count as equal
 
 STATUS: dict[cp_model.CpSolverStatus, Status] = {
     cp_model.OPTIMAL: "optimal",
@@ -98,36 +104,47 @@ class CpSatSolver:
     name = "cpsat"
 
     def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
-        """Solve `compiled` for `config.objective`; energy constraints and terms are refused."""
+        """Solve `compiled` for `config.objective`, with every term <= its `bounds` option."""
         started = time.perf_counter()
-        refuse_unsupported(compiled, config.objective)
         check_options(config.options)
-        levels = integer_levels(compiled, config.objective)
-        earliest, latest = time_windows(compiled)
+        bounds = check_bounds(config.options.get("bounds", {}))
+        units = term_units(compiled)
+        levels = integer_levels(compiled, config.objective, units)
+        bounded = integer_bounds(compiled, bounds, units)
+        limit = math.floor(bound_limit(bounds["makespan"])) if "makespan" in bounds else None
+        earliest, latest = time_windows(compiled, limit)
         reason = infeasibility(compiled, earliest, latest)
         if reason is not None:
             return Result(
                 "infeasible", self.name, message=reason, wall_time_s=time.perf_counter() - started
             )
         sm = build_model(compiled, earliest, latest)
-        ov = add_objective_variables(sm.model, sm.end, compiled, levels)
-        hint, origin = _initial_hint(compiled, config, sm.modes, latest)
+        em = add_energy(sm, compiled, units, config.objective.terms | set(bounds), latest)
+        ov = add_objective_variables(
+            sm.model, sm.end, compiled, levels + [level for level, _ in bounded]
+        )
+        ov.energy = em.expressions
+        for level, most in bounded:
+            sm.model.add(level_expression(ov, compiled, level) <= most)
+        hint, origin = _initial_hint(compiled, config, sm.modes, latest, bounds)
         if hint is not None:
-            set_hints(sm.model, schedule_hints(sm, ov, compiled, *hint))
+            set_hints(sm.model, schedule_hints(sm, ov, em, compiled, *hint))
         trajectory: list[Progress] = []
         outcome = _solve_levels(sm, ov, compiled, levels, config, started, trajectory)
-        return self._result(compiled, levels, outcome, (hint, origin), trajectory, started)
+        return self._result(compiled, levels, bounds, outcome, (hint, origin), trajectory, started)
 
     def _result(
         self,
         c: CompiledInstance,
         levels: list[IntegerLevel],
+        bounds: dict[str, float],
         outcome: _Outcome,
         initial: tuple[tuple[np.ndarray, np.ndarray] | None, str],
         trajectory: list[Progress],
         started: float,
     ) -> Result:
-        """The better of CP-SAT's solution and the (valid) hinted schedule, as a Result."""
+        """The better of CP-SAT's solution and the (valid) hinted schedule, as a Result whose
+        objective values are exact (recomputed from the schedule, free of model rounding)."""
         hint, origin = initial
         bound = levels[0].real(outcome.bound) if outcome.bound is not None else None
         message = "CP-SAT level statuses: " + ", ".join(outcome.statuses)
@@ -139,17 +156,15 @@ class CpSatSolver:
             status = "optimal"
         else:
             status = "feasible"
-        if hint is not None and _usable_hint(c, levels, hint, best):
+        if hint is not None and _usable_hint(c, levels, bounds, hint, best):
             best, status = hint, "feasible"
             message += f"; returned the {origin} (CP-SAT found nothing better)"
         if best is None:
             elapsed = time.perf_counter() - started
             return Result(status, self.name, bound=bound, wall_time_s=elapsed, message=message)
-        values = [
-            level.real(v) for level, v in zip(levels, evaluate(c, levels, *best), strict=True)
-        ]
-        if status == "optimal":
-            bound = values[0]
+        values = _values(c, levels, best)
+        if status == "optimal" or (bound is not None and bound > values[0]):
+            bound = values[0]  # (a model bound above the exact value is energy-unit rounding)
         elapsed = time.perf_counter() - started
         last = trajectory[-1] if trajectory else None
         if last is None or (last.objective, last.bound) != (values[0], bound):
@@ -168,33 +183,69 @@ class CpSatSolver:
 
 
 def _initial_hint(
-    c: CompiledInstance, config: SolveConfig, modes: list[list[int]], latest: np.ndarray
+    c: CompiledInstance,
+    config: SolveConfig,
+    modes: list[list[int]],
+    latest: np.ndarray,
+    bounds: dict[str, float],
 ) -> tuple[tuple[np.ndarray, np.ndarray] | None, str]:
-    """The schedule to hint and where it comes from: a complete warm start, else the greedy
-    list schedule, else a partial warm start (or nothing)."""
+    """The schedule to hint and where it comes from: the first of the complete warm start and
+    the greedy list schedule that is valid and within the bounds, else the warm start (even
+    partial or invalid), else the greedy one (or nothing)."""
     warm = config.warm_start.to_arrays(c) if config.warm_start is not None else None
-    if warm is not None and not np.any(warm[0] < 0):
+    if warm is not None and _acceptable(c, bounds, warm):
         return warm, "warm start"
     greedy = greedy_schedule(c, modes, latest)
-    if greedy is not None:
+    if (greedy is not None and _acceptable(c, bounds, greedy)) or warm is None:
         return greedy, "greedy list schedule"
     return warm, "warm start"
+
+
+def _values(
+    c: CompiledInstance, levels: list[IntegerLevel], schedule: tuple[np.ndarray, np.ndarray]
+) -> list[float]:
+    """The exact value of every level for the schedule (mode, start)."""
+    terms = schedule_terms(c, *schedule)
+    return [level.value(terms) for level in levels]
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= REL_TOL * max(1.0, abs(a), abs(b))
+
+
+def _better(values: list[float], than: list[float]) -> bool:
+    """Lexicographically smaller, values within REL_TOL counting as equal."""
+    for a, b in zip(values, than, strict=True):
+        if not _close(a, b):
+            return a < b
+    return False
+
+
+def _acceptable(
+    c: CompiledInstance, bounds: dict[str, float], schedule: tuple[np.ndarray, np.ndarray]
+) -> bool:
+    """True when the schedule is complete, meets the bounds and passes the validator."""
+    mode, start = schedule
+    if np.any(mode < 0):
+        return False
+    terms = schedule_terms(c, mode, start)
+    if any(terms[t] > bound_limit(b) for t, b in bounds.items()):
+        return False
+    return not validate(c.instance, Schedule.from_arrays(c, mode, start))
 
 
 def _usable_hint(
     c: CompiledInstance,
     levels: list[IntegerLevel],
+    bounds: dict[str, float],
     hint: tuple[np.ndarray, np.ndarray],
     best: tuple[np.ndarray, np.ndarray] | None,
 ) -> bool:
-    """True when the hinted schedule is complete, lexicographically better than `best` (or
-    there is no `best`) and passes the independent validator."""
-    mode, start = hint
-    if np.any(mode < 0):
+    """True when the hinted schedule is acceptable and lexicographically better than `best`
+    (or there is no `best`)."""
+    if not _acceptable(c, bounds, hint):
         return False
-    if best is not None and evaluate(c, levels, mode, start) >= evaluate(c, levels, *best):
-        return False
-    return not validate(c.instance, Schedule.from_arrays(c, mode, start))
+    return best is None or _better(_values(c, levels, hint), _values(c, levels, best))
 
 
 def _solve_levels(
