@@ -3,7 +3,12 @@ lexicographic order of weighted sums `makespan>carbon`."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from numbers import Real
+from typing import Any
+
+from scheduler.errors import UnsupportedFeatureError
 
 TERMS = (
     "makespan",
@@ -70,3 +75,23 @@ class Objective:
     def value(self, kpis: dict[str, float], level: int = 0) -> float:
         """The value of one level given the KPIs of a schedule (keys are the term names)."""
         return float(sum(w * kpis[t] for t, w in self.levels[level]))
+
+
+def parse_bounds(bounds: Any, solver: str) -> dict[str, float]:
+    """The `bounds` option (DESIGN section 11: {term: max value}, an epsilon constraint per
+    term) as {term: finite float}; UnsupportedFeatureError names `solver` and the bad entry."""
+    if not isinstance(bounds, dict):
+        raise UnsupportedFeatureError(
+            f"{solver} option 'bounds' must be a dict {{term: max value}}, got {bounds!r}"
+        )
+    for term, bound in bounds.items():
+        if term not in TERMS:
+            raise UnsupportedFeatureError(
+                f"{solver} option 'bounds': unknown term {term!r} (known: {', '.join(TERMS)})"
+            )
+        if isinstance(bound, bool) or not isinstance(bound, Real) or not math.isfinite(bound):
+            raise UnsupportedFeatureError(
+                f"{solver} option 'bounds': the bound on {term!r} must be a finite number, "
+                f"got {bound!r}"
+            )
+    return {term: float(bound) for term, bound in bounds.items()}

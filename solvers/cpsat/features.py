@@ -9,8 +9,8 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from scheduler.errors import UnsupportedFeatureError
+from scheduler.objective import parse_bounds
 from scheduler.result import SolveConfig
-from solvers.cpsat.objectives import check_bounds
 
 # The solver-specific options cpsat understands (SolveConfig.options); anything else is refused.
 OPTIONS = {
@@ -29,7 +29,7 @@ def check_options(options: dict[str, Any]) -> None:
         raise UnsupportedFeatureError(
             f"cpsat does not know the option(s) {', '.join(map(repr, unknown))} (known: {known})"
         )
-    check_bounds(options.get("bounds", {}))
+    parse_bounds(options.get("bounds", {}), "cpsat")
     if not isinstance(options.get("log_search_progress", False), bool):
         raise UnsupportedFeatureError("cpsat option 'log_search_progress' must be a bool")
     raw = options.get("cp_sat_parameters", {})

@@ -7,8 +7,6 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from numbers import Real
-from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -123,27 +121,6 @@ def integer_bounds(
     for term, bound in sorted(bounds.items()):
         level = integer_level(c, ((term, 1.0),), units, f"the bound on {term}")
         out.append((level, math.floor(bound_limit(bound) * level.scale)))
-    return out
-
-
-def check_bounds(bounds: Any) -> dict[str, float]:
-    """The `bounds` option as {term: finite float}, or UnsupportedFeatureError."""
-    if not isinstance(bounds, dict):
-        raise UnsupportedFeatureError(
-            f"cpsat option 'bounds' must be a dict {{term: max value}}, got {bounds!r}"
-        )
-    out = {}
-    for term, bound in bounds.items():
-        if term not in TERMS:
-            raise UnsupportedFeatureError(
-                f"cpsat option 'bounds': unknown term {term!r} (known: {', '.join(TERMS)})"
-            )
-        if isinstance(bound, bool) or not isinstance(bound, Real) or not math.isfinite(bound):
-            raise UnsupportedFeatureError(
-                f"cpsat option 'bounds': the bound on {term!r} must be a finite number, "
-                f"got {bound!r}"
-            )
-        out[term] = float(bound)
     return out
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from scheduler.compile import CompiledInstance
+from scheduler.objective import parse_bounds
 from scheduler.result import Progress, Result, SolveConfig, Status
 from scheduler.schedule import Schedule
 from scheduler.validate import validate
@@ -26,7 +27,6 @@ from solvers.cpsat.objectives import (
     ObjectiveVariables,
     add_objective_variables,
     bound_limit,
-    check_bounds,
     integer_bounds,
     integer_levels,
     level_expression,
@@ -107,7 +107,7 @@ class CpSatSolver:
         """Solve `compiled` for `config.objective`, with every term <= its `bounds` option."""
         started = time.perf_counter()
         check_options(config.options)
-        bounds = check_bounds(config.options.get("bounds", {}))
+        bounds = parse_bounds(config.options.get("bounds", {}), "cpsat")
         units = term_units(compiled)
         levels = integer_levels(compiled, config.objective, units)
         bounded = integer_bounds(compiled, bounds, units)

@@ -3,13 +3,11 @@ an unknown key or a malformed value is refused, never ignored."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from numbers import Real
 from typing import Any
 
 from scheduler.errors import UnsupportedFeatureError
-from scheduler.objective import TERMS
+from scheduler.objective import parse_bounds
 from solvers.heuristics.decode import RULES, SCHEMES
 
 MACHINE_SELECTIONS = ("earliest_finish", "least_energy")
@@ -75,24 +73,5 @@ def parse_options(options: dict[str, Any]) -> HeuristicOptions:
         least_energy=selection == "least_energy",
         local_search=local_search,
         iterations=iterations,
-        bounds=_bounds(options.get("bounds", {})),
+        bounds=parse_bounds(options.get("bounds", {}), "heuristic"),
     )
-
-
-def _bounds(bounds: Any) -> dict[str, float]:
-    """The `bounds` option (DESIGN section 11) as {term: finite float}."""
-    if not isinstance(bounds, dict):
-        raise UnsupportedFeatureError(
-            f"heuristic option 'bounds' must be a dict {{term: max value}}, got {bounds!r}"
-        )
-    for term, bound in bounds.items():
-        if term not in TERMS:
-            raise UnsupportedFeatureError(
-                f"heuristic option 'bounds': unknown term {term!r} (known: {', '.join(TERMS)})"
-            )
-        if isinstance(bound, bool) or not isinstance(bound, Real) or not math.isfinite(bound):
-            raise UnsupportedFeatureError(
-                f"heuristic option 'bounds': the bound on {term!r} must be a finite number, "
-                f"got {bound!r}"
-            )
-    return {term: float(bound) for term, bound in bounds.items()}
