@@ -28,6 +28,16 @@ class Progress:
         return relative_gap(self.objective, self.bound)
 
 
+def close_trajectory(
+    trajectory: list[Progress], time_s: float, objective: float | None, bound: float | None
+) -> None:
+    """Append the final (objective, bound) at `time_s` unless the last point already says it,
+    so the anytime curve ends at what the Result reports."""
+    last = trajectory[-1] if trajectory else None
+    if last is None or (last.objective, last.bound) != (objective, bound):
+        trajectory.append(Progress(time_s, objective, bound))
+
+
 def relative_gap(objective: float | None, bound: float | None) -> float | None:
     """|objective - bound| / |objective|; 0 when both are 0; None when either is unknown."""
     if objective is None or bound is None:

@@ -17,7 +17,7 @@ from ortools.sat.python import cp_model
 
 from scheduler.compile import CompiledInstance
 from scheduler.errors import UnsupportedFeatureError
-from scheduler.result import Progress, Result, SolveConfig, Status
+from scheduler.result import Progress, Result, SolveConfig, Status, close_trajectory
 from scheduler.schedule import Schedule
 
 NAME = "baseline"
@@ -154,8 +154,6 @@ class BaselineSolver:
             result.objective = float(solver.objective_value)
             result.bound = float(solver.best_objective_bound)
             result.objectives = [result.objective]
-            last = recorder.trajectory[-1] if recorder.trajectory else None
-            if last is None or (last.objective, last.bound) != (result.objective, result.bound):
-                result.trajectory.append(Progress(solver.wall_time, result.objective, result.bound))
+            close_trajectory(result.trajectory, solver.wall_time, result.objective, result.bound)
         result.wall_time_s = time.perf_counter() - started
         return result

@@ -14,7 +14,7 @@ from ortools.sat.python import cp_model
 
 from scheduler.compile import CompiledInstance
 from scheduler.objective import parse_bounds
-from scheduler.result import Progress, Result, SolveConfig, Status
+from scheduler.result import Progress, Result, SolveConfig, Status, close_trajectory
 from scheduler.schedule import Schedule
 from scheduler.validate import validate
 from solvers.cpsat.energy_model import add_energy, term_units
@@ -166,9 +166,7 @@ class CpSatSolver:
         if status == "optimal" or (bound is not None and bound > values[0]):
             bound = values[0]  # (a model bound above the exact value is energy-unit rounding)
         elapsed = time.perf_counter() - started
-        last = trajectory[-1] if trajectory else None
-        if last is None or (last.objective, last.bound) != (values[0], bound):
-            trajectory.append(Progress(elapsed, values[0], bound))
+        close_trajectory(trajectory, elapsed, values[0], bound)
         return Result(
             status,
             self.name,

@@ -18,7 +18,7 @@ from ortools.sat.python import cp_model
 
 from scheduler.compile import CompiledInstance
 from scheduler.errors import UnsupportedFeatureError
-from scheduler.result import Progress, Result, SolveConfig
+from scheduler.result import Result, SolveConfig, close_trajectory
 from scheduler.schedule import Schedule
 from solvers.baseline.solver import STATUS, ProgressRecorder
 from solvers.pyjobshop_peer.adapter import build_model, refuse_unsupported
@@ -68,9 +68,7 @@ class PyJobShopSolver:
             result.objective = float(solver.objective_value)
             result.bound = float(solver.best_objective_bound)
             result.objectives = [result.objective]
-            last = recorder.trajectory[-1] if recorder.trajectory else None
-            if last is None or (last.objective, last.bound) != (result.objective, result.bound):
-                result.trajectory.append(Progress(solver.wall_time, result.objective, result.bound))
+            close_trajectory(result.trajectory, solver.wall_time, result.objective, result.bound)
         if config.warm_start is not None:
             result.message = "warm start not used (the peer is run as PyJobShop ships it)"
         result.wall_time_s = time.perf_counter() - started
