@@ -3,6 +3,7 @@ runs the registered solver, adds KPIs and checks the schedule with the independe
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,7 @@ from scheduler.validate import validate
 WARM_START_SOLVER = "heuristic"
 WARM_START_SHARE = 0.1  # of the time limit spent on the heuristic warm start
 WARM_START_MAX_S = 2.0
+WARM_START_MAX_RUNS = 8  # parallel heuristic runs when the caller leaves the workers open
 
 
 class InvalidScheduleError(RuntimeError):
@@ -67,12 +69,13 @@ def solve(
 
 def _heuristic_start(compiled: CompiledInstance, config: SolveConfig) -> Schedule | None:
     """The heuristic's best schedule in a small slice of the time budget, or None when it finds
-    none or does not support the instance (the exact solver then starts cold)."""
+    none or does not support the instance (the exact solver then starts cold). It runs as many
+    local searches in parallel as the exact solver will have workers, so no core idles."""
     budget = WARM_START_SHARE * config.time_limit if config.time_limit else WARM_START_MAX_S
     heuristic_config = SolveConfig(
         objective=config.objective,
         time_limit=min(WARM_START_MAX_S, budget),
-        workers=1,
+        workers=config.workers or min(WARM_START_MAX_RUNS, os.cpu_count() or 1),
         seed=config.seed,
         on_progress=config.on_progress,
     )

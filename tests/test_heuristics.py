@@ -5,6 +5,7 @@ random instances with every feature; options, statuses and energy awareness of t
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 
 import numpy as np
@@ -36,6 +37,7 @@ from solvers.heuristics.decode import (
     decode,
 )
 from solvers.heuristics.evaluate import N_TERMS, terms
+from solvers.heuristics.plain import decode_plain, rank_table
 from solvers.heuristics.problem import Problem, Workspace, make_problem, make_workspace
 
 FT06 = "benchmarks/instances/jssp/ft06.txt"
@@ -125,6 +127,38 @@ def test_every_rule_and_scheme_equals_the_reference_and_is_valid(inst: Instance,
         if got.violation == 0:
             assert validate(inst, _schedule_of(inst, p, w)) == []
             _check_terms(inst, p, w)
+
+
+@SETTINGS
+@given(
+    instances(windows=False, resources=False, families=0, max_setup=0),
+    st.randoms(use_true_random=False),
+)
+def test_fast_decoder_on_plain_instances_equals_the_reference(inst: Instance, rnd) -> None:
+    """Rank priorities on an instance without setups, windows, resources or power cap go to
+    the fast decoder (`plain`): same schedule and violation as the reference, directly and
+    with the ranks the search keeps."""
+    p = make_problem(compile_instance(inst), ENERGY_OBJECTIVE)
+    assert p.plain
+    w = make_workspace(p)
+    order = list(range(p.n_ops))
+    rnd.shuffle(order)
+    prio = np.array(order, dtype=np.float64)
+    rank_op = np.argsort(prio)
+    assert rank_table(prio, w.rank_op) and (w.rank_op == rank_op).all()
+    assert not rank_table(prio + 0.5, w.rank_op)
+    free = np.full(p.n_ops, -1, dtype=np.int64)
+    fixed = np.array(
+        [rnd.randrange(int(p.mode_ptr[o]), int(p.mode_ptr[o + 1])) for o in range(p.n_ops)]
+    )
+    none = np.zeros(p.n_ops, dtype=np.bool_)
+    for scheme, assign, least in itertools.product((SERIAL, APPEND), (free, fixed), (0, 1)):
+        want = reference.decode(p, scheme, STATIC, prio, assign, bool(least), none)
+        assert _decode(p, w, scheme, STATIC, prio, assign, bool(least), none) == want
+        fast = decode_plain(p, w, scheme == APPEND, prio, rank_op, assign, bool(least))
+        assert fast == want.violation
+        if fast != FAILED:
+            assert w.start.tolist() == want.start and w.mode.tolist() == want.mode
 
 
 def _feasible_at(p: Problem, placed: dict[int, tuple[int, int]], o: int, k: int, t: int) -> bool:

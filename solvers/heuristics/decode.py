@@ -24,13 +24,23 @@ import math
 import numpy as np
 from numba import njit
 
-from solvers.heuristics.evaluate import processing_carbon, step_integral
-from solvers.heuristics.problem import CARBON_TOL, POWER_TOL, Problem, Workspace
+from solvers.heuristics.evaluate import step_integral, violation
+from solvers.heuristics.plain import decode_plain, preferred, rank_table
+from solvers.heuristics.problem import (
+    ABORTED,
+    APPEND,
+    FAILED,
+    POWER_TOL,
+    SERIAL,
+    STATIC,
+    Problem,
+    Workspace,
+)
 
-SERIAL, ACTIVE, NONDELAY, APPEND = 0, 1, 2, 3
+ACTIVE, NONDELAY = 1, 2
 SCHEMES = {"serial": SERIAL, "append": APPEND, "active": ACTIVE, "nondelay": NONDELAY}
 
-STATIC, FIFO, SPT, LPT, MWKR, MOPNR, EDD, CR, ATC, ENERGY = range(10)
+FIFO, SPT, LPT, MWKR, MOPNR, EDD, CR, ATC, ENERGY = range(1, 10)
 RULES = {
     "fifo": FIFO,
     "spt": SPT,
@@ -42,8 +52,6 @@ RULES = {
     "atc": ATC,
     "energy": ENERGY,  # most work remaining first, power-hungry ops deferred to cheap periods
 }
-FAILED = math.inf  # violation of a decode that could not place every op within the span
-ABORTED = -1.0  # what a decode returns when it would exceed its cap on placements
 
 
 @njit(cache=True)
@@ -99,10 +107,14 @@ def decode(
     or ABORTED once more than `max_places` > 0 placements were computed (a time cap for the
     active and non-delay schemes, which place each eligible op again after relevant commits).
 
+    Static priorities that are ranks (the local search's) on a plain instance go to the
+    fast decoder of `plain`, which gives the same schedule.
     The helpers are closures: Numba inlines them with no reference counting, whereas passing
     the two array tuples to separate functions costs about a microsecond per call."""
 
     serial = scheme == SERIAL or scheme == APPEND  # take the op first, then place it
+    if p.plain and serial and rule == STATIC and not defer.any() and rank_table(prio, w.rank_op):
+        return decode_plain(p, w, scheme == APPEND, prio, w.rank_op, assign, least_energy)
 
     def setup(m: int, before: int, after: int) -> int:
         """Setup on machine m from family `before` to `after` (-1: no family, no setup)."""
@@ -295,13 +307,7 @@ def decode(
                 continue
             e = s + p.mode_duration[k]
             kwh = p.mode_kwh[k]
-            if best_k < 0:
-                better = True
-            elif least_energy:
-                better = kwh < best_kwh or (kwh == best_kwh and e < best_e)
-            else:
-                better = e < best_e or (e == best_e and kwh < best_kwh)
-            if better:
+            if best_k < 0 or preferred(least_energy, e, kwh, best_e, best_kwh):
                 best_k, best_s, best_e, best_kwh = k, s, e, kwh
         return best_k, best_s
 
@@ -433,18 +439,6 @@ def decode(
         w.elig[best_i] = w.elig[w.state[1]]
         return o
 
-    def violation() -> float:
-        """Ticks past deadlines and the given horizon, plus the carbon over its cap scaled to
-        ticks (the relative excess times the horizon); 0 when every hard limit is met."""
-        total = 0.0
-        for o in range(p.n_ops):
-            total += max(0, w.end[o] - p.op_deadline[o])
-        if not math.isnan(p.carbon_cap):
-            excess = processing_carbon(p, w.start, w.mode) - p.carbon_cap
-            if excess > CARBON_TOL * max(1.0, p.carbon_cap):
-                total += excess / max(p.carbon_cap, 1e-9) * p.horizon
-        return total
-
     # reset: time lines are restored only where the last decode used them
     used = w.state[0]
     for r in range(p.n_res):
@@ -508,4 +502,4 @@ def decode(
                 stale = stale or p.mode_machine[k] == m
             if stale:
                 w.cand_mode[x] = -1
-    return violation()
+    return violation(p, w.start, w.end, w.mode)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import njit
 
-from solvers.heuristics.problem import Problem
+from solvers.heuristics.problem import CARBON_TOL, Problem
 
 N_TERMS = 7  # makespan, weighted_tardiness, total_flow_time, energy, energy_cost, carbon, idle
 REL_EQ = 1e-9  # level values closer than this (relative) count as equal
@@ -45,6 +45,20 @@ def processing_carbon(p: Problem, start: np.ndarray, mode: np.ndarray) -> float:
             s = start[o]
             area = step_integral(p.carbon_start, p.carbon_value, s, s + p.mode_duration[k])
             total += p.mode_power[k] * p.hours_per_tick * area
+    return total
+
+
+@njit(cache=True)
+def violation(p: Problem, start: np.ndarray, end: np.ndarray, mode: np.ndarray) -> float:
+    """Ticks past deadlines and the given horizon, plus the carbon over its cap scaled to
+    ticks (the relative excess times the horizon); 0 when every hard limit is met."""
+    total = 0.0
+    for o in range(p.n_ops):
+        total += max(0, end[o] - p.op_deadline[o])
+    if not math.isnan(p.carbon_cap):
+        excess = processing_carbon(p, start, mode) - p.carbon_cap
+        if excess > CARBON_TOL * max(1.0, p.carbon_cap):
+            total += excess / max(p.carbon_cap, 1e-9) * p.horizon
     return total
 
 

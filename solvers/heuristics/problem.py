@@ -6,6 +6,7 @@ Every field has a fixed dtype and layout so that all instances share one compile
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -19,6 +20,9 @@ F64 = np.float64
 TIME_TERMS = frozenset({"makespan", "weighted_tardiness", "total_flow_time"})
 POWER_TOL = 1e-10  # relative slack on the power cap (the validator allows 1e-9)
 CARBON_TOL = 1e-10  # relative slack on the carbon cap
+SERIAL, APPEND, STATIC = 0, 3, 0  # the decoders' codes shared by both (see `decode`)
+FAILED = math.inf  # violation of a decode that could not place every op within the span
+ABORTED = -1.0  # what a decode returns when it would exceed its cap on placements
 
 
 class Problem(NamedTuple):
@@ -68,6 +72,7 @@ class Problem(NamedTuple):
     machine_slots: int  # most operations any machine can receive
     has_cap: bool
     cap_tick: np.ndarray  # [span] power cap per tick
+    plain: bool  # no setups, windows, resources or power cap: the fast decoder applies
     tariff_start: np.ndarray  # profiles unrolled over [0, span)
     tariff_value: np.ndarray
     carbon_start: np.ndarray
@@ -92,6 +97,7 @@ class Workspace(NamedTuple):
     npred: np.ndarray  # predecessors not placed yet
     elig: np.ndarray  # eligible ops in elig[:state[1]]: a list, or a heap keyed by heap_key
     heap_key: np.ndarray
+    rank_op: np.ndarray  # the op of each priority rank, for the fast decoder (`plain`)
     seq: np.ndarray  # ops in the order they were placed
     job_work_left: np.ndarray
     job_ops_left: np.ndarray
@@ -240,6 +246,7 @@ def make_problem(compiled: CompiledInstance, objective: Objective) -> Problem:
         machine_slots=int(max(1, slots.max() if slots.size else 1)),
         has_cap=bool(has_cap),
         cap_tick=cap_tick,
+        plain=not (c.has_setups or c.unav_ptr[-1] > 0 or c.n_resources > 0 or has_cap),
         tariff_start=tariff_start,
         tariff_value=tariff_value,
         carbon_start=carbon_start,
@@ -268,6 +275,7 @@ def make_workspace(p: Problem) -> Workspace:
         npred=np.zeros(n, dtype=I64),
         elig=np.zeros(n, dtype=I64),
         heap_key=np.zeros(n, dtype=F64),
+        rank_op=np.zeros(n, dtype=I64),
         seq=np.zeros(n, dtype=I64),
         job_work_left=np.zeros(p.n_jobs, dtype=F64),
         job_ops_left=np.zeros(p.n_jobs, dtype=I64),
