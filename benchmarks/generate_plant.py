@@ -5,10 +5,10 @@ The plant has work centres of identical-purpose machines of different speed and 
 visits `ops` distinct work centres in a random order (a flexible job shop), each operation may
 run on 1-3 machines of its centre, and every job belongs to a product family whose changeovers
 cost a setup on each machine. With `--power-cap` the plant also gets a site power cap at a share
-of the machines' mean draw: an energy constraint, so that variant is for the solvers once the
-energy issue lands (cpsat refuses a power cap until then; the heuristic decides for itself).
+of the machines' summed mean draw; with `--no-setups` the changeovers are free (the same plant
+otherwise: the random stream is drawn identically).
 
-    python benchmarks/generate_plant.py --seed 1 --out plant.json [--power-cap]
+    python benchmarks/generate_plant.py --seed 1 --out plant.json [--power-cap] [--no-setups]
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def generate_plant(
     machines: int = 50,
     max_alternatives: int = 3,
     power_cap: bool = False,
+    setups: bool = True,
 ) -> Instance:
     """A reproducible plant instance: the same arguments always give the same instance."""
     if machines % CENTRE_SIZE or ops > machines // CENTRE_SIZE:
@@ -72,7 +73,9 @@ def generate_plant(
                 Mode(ids[m], max(1, round(base * speed[m])), power_kw=float(power[m]))
                 for m in chosen
             )
-            operations.append(Operation(f"J{j + 1}-{k + 1}", modes, family=family))
+            operations.append(
+                Operation(f"J{j + 1}-{k + 1}", modes, family=family if setups else None)
+            )
         release = int(rng.integers(0, release_spread + 1))
         due = release + int(rng.uniform(1.5, 3.0) * mean_work)
         weight = float(rng.integers(1, 4))
@@ -83,8 +86,9 @@ def generate_plant(
     return Instance(
         machines=tuple(Machine(i) for i in ids),
         jobs=tuple(job_list),
-        name=f"plant-{jobs}x{ops}-m{machines}-s{seed}{'-cap' if power_cap else ''}",
-        setup_times=MappingProxyType(setup_times),
+        name=f"plant-{jobs}x{ops}-m{machines}-s{seed}{'-cap' if power_cap else ''}"
+        f"{'' if setups else '-nosetup'}",
+        setup_times=MappingProxyType(setup_times if setups else {}),
         energy=energy,
     )
 
@@ -98,10 +102,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--machines", type=int, default=50)
     parser.add_argument("--max-alternatives", type=int, default=3)
     parser.add_argument("--power-cap", action="store_true", help="add a site power cap")
+    parser.add_argument("--no-setups", action="store_true", help="free changeovers")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     instance = generate_plant(
-        args.seed, args.jobs, args.ops, args.machines, args.max_alternatives, args.power_cap
+        args.seed,
+        args.jobs,
+        args.ops,
+        args.machines,
+        args.max_alternatives,
+        args.power_cap,
+        not args.no_setups,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json(instance, args.out)

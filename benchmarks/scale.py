@@ -4,8 +4,11 @@ fresh process; reports the time to the first valid schedule, the objective after
 (60 s by default) and the peak memory, next to the full benchmark CSV/Markdown of the runner.
 
     python benchmarks/scale.py --out benchmarks/results/scale/plant.csv [--seeds 1] [--power-cap]
+        [--no-setups]
 
-`--power-cap` adds the site power cap (an energy constraint)."""
+`--power-cap` adds the site power cap (an energy constraint); `--no-setups` makes changeovers
+free, the size at which cpsat builds its model (with setups its circuits would need some 30
+million arcs, and it refuses)."""
 
 from __future__ import annotations
 
@@ -59,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ops", type=int, default=10)
     parser.add_argument("--machines", type=int, default=50)
     parser.add_argument("--power-cap", action="store_true")
+    parser.add_argument("--no-setups", action="store_true", help="free changeovers")
     parser.add_argument("--objective", default="makespan")
     args = parser.parse_args(argv)
     settings = BenchSettings(
@@ -74,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="plants-") as folder:
         instances = []
         for seed in range(1, args.seeds + 1):
-            plant = generate_plant(seed, args.jobs, args.ops, args.machines, 3, args.power_cap)
+            plant = generate_plant(
+                seed, args.jobs, args.ops, args.machines, 3, args.power_cap, not args.no_setups
+            )
             path = Path(folder) / f"{plant.name}.json"
             write_json(plant, path)
             instances.append(BenchInstance("plant", plant.name, "plant", str(path), None))

@@ -235,6 +235,9 @@ def test_plant_generator_is_seeded_and_shaped_as_asked(tmp_path: Path) -> None:
     assert c.has_setups and not c.has_energy
     capped = generate(7, jobs=30, ops=4, machines=20, power_cap=True)
     assert capped.energy.power_cap_kw is not None and capped.name.endswith("-cap")
+    free = generate(7, jobs=30, ops=4, machines=20, setups=False)
+    assert not compile_instance(free).has_setups and free.name.endswith("-nosetup")
+    assert [op.modes for _, op in free.operations] == [op.modes for _, op in plant.operations]
     out = tmp_path / "plants" / "p.json"
     script.main(
         ["--seed", "3", "--jobs", "10", "--ops", "2", "--machines", "10", "--out", str(out)]

@@ -260,6 +260,20 @@ def test_a_setup_may_not_overlap_a_window() -> None:
     assert result.schedule is not None and validate(instance, result.schedule) == []
 
 
+def test_setup_circuits_over_the_size_limit_are_refused_before_building() -> None:
+    """Two operations of different families on M: 2 possible arcs (A1 then B1, B1 then A1)."""
+    jobs = (
+        Job("A", (Operation("A1", (Mode("M", 5),), family="x"),)),
+        Job("B", (Operation("B1", (Mode("M", 5),), family="y"),)),
+    )
+    instance = Instance((Machine("M"),), jobs, setup_times={"M": {"x": {"y": 3}}})  # type: ignore[arg-type]
+    with pytest.raises(UnsupportedFeatureError, match=r"2 arcs .*limit of 1 .*heuristic"):
+        _solve(instance, options={"max_setup_arcs": 1})
+    assert _solve(instance, options={"max_setup_arcs": 2}).objective == 10
+    with pytest.raises(UnsupportedFeatureError, match="max_setup_arcs' must be an int"):
+        _solve(instance, options={"max_setup_arcs": "many"})
+
+
 def test_weighted_tardiness_puts_the_heavy_job_first() -> None:
     result = _solve(_two_jobs(), "weighted_tardiness")
     assert result.status == "optimal" and result.objective == 5  # A late by 5, weight 1

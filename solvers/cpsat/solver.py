@@ -18,7 +18,7 @@ from scheduler.result import Progress, Result, SolveConfig, Status, close_trajec
 from scheduler.schedule import Schedule
 from scheduler.validate import validate
 from solvers.cpsat.energy_model import add_energy, term_units
-from solvers.cpsat.features import check_options, configure
+from solvers.cpsat.features import check_options, check_size, configure
 from solvers.cpsat.greedy import greedy_schedule
 from solvers.cpsat.hints import hint_solution, schedule_hints, set_hints
 from solvers.cpsat.model import SchedulingModel, build_model, infeasibility, time_windows
@@ -107,6 +107,7 @@ class CpSatSolver:
         """Solve `compiled` for `config.objective`, with every term <= its `bounds` option."""
         started = time.perf_counter()
         check_options(config.options)
+        check_size(compiled, config.options)
         bounds = parse_bounds(config.options.get("bounds", {}), "cpsat")
         units = term_units(compiled)
         levels = integer_levels(compiled, config.objective, units)
