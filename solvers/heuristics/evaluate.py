@@ -50,16 +50,23 @@ def processing_carbon(p: Problem, start: np.ndarray, mode: np.ndarray) -> float:
 
 @njit(cache=True)
 def violation(p: Problem, start: np.ndarray, end: np.ndarray, mode: np.ndarray) -> float:
-    """Ticks past deadlines and the given horizon, plus the carbon over its cap scaled to
-    ticks (the relative excess times the horizon); 0 when every hard limit is met."""
+    """Ticks past deadlines and the given horizon, plus `carbon_violation`; 0 when every hard
+    limit is met."""
     total = 0.0
     for o in range(p.n_ops):
         total += max(0, end[o] - p.op_deadline[o])
-    if not math.isnan(p.carbon_cap):
-        excess = processing_carbon(p, start, mode) - p.carbon_cap
-        if excess > CARBON_TOL * max(1.0, p.carbon_cap):
-            total += excess / max(p.carbon_cap, 1e-9) * p.horizon
-    return total
+    return total + carbon_violation(p, start, mode)
+
+
+@njit(cache=True)
+def carbon_violation(p: Problem, start: np.ndarray, mode: np.ndarray) -> float:
+    """The carbon over its cap scaled to ticks (the relative excess times the horizon)."""
+    if math.isnan(p.carbon_cap):
+        return 0.0
+    excess = processing_carbon(p, start, mode) - p.carbon_cap
+    if excess > CARBON_TOL * max(1.0, p.carbon_cap):
+        return excess / max(p.carbon_cap, 1e-9) * p.horizon
+    return 0.0
 
 
 @njit(cache=True)

@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import leading_zeros
 
-from solvers.heuristics.evaluate import violation
+from solvers.heuristics.evaluate import carbon_violation
 from solvers.heuristics.problem import FAILED, Problem, Workspace
 
 ONE = np.uint64(1)
@@ -79,10 +79,11 @@ def decode_plain(
     w.start[:] = -1
     w.end[:] = -1
     w.mode[:] = -1
+    w.ready[:] = p.op_release
+    w.npred[:] = p.pred_ptr[1:] - p.pred_ptr[:-1]
     top = 0
+    late = 0.0  # ticks past deadlines and the given horizon
     for o in range(p.n_ops):
-        w.ready[o] = p.op_release[o]
-        w.npred[o] = p.pred_ptr[o + 1] - p.pred_ptr[o]
         if w.npred[o] == 0:
             r = int(prio[o])
             bits[r >> 6] |= ONE << np.uint64(r & 63)
@@ -127,6 +128,7 @@ def decode_plain(
         w.start[o] = s
         w.end[o] = e
         w.mode[o] = k
+        late += max(0, e - p.op_deadline[o])
         w.seq[step] = o
         for i in range(p.succ_ptr[o], p.succ_ptr[o + 1]):
             x = p.succ_op[i]
@@ -136,4 +138,4 @@ def decode_plain(
                 r = int(prio[x])
                 bits[r >> 6] |= ONE << np.uint64(r & 63)
                 top = max(top, r >> 6)
-    return violation(p, w.start, w.end, w.mode)
+    return late + carbon_violation(p, w.start, w.mode)
