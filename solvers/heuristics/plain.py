@@ -1,7 +1,7 @@
 """The fast decoder (Numba) for what the local search decodes most: static priorities that are
 ranks (a permutation of 0..n-1), the serial or append scheme, no deferral, on a plain instance
 (no setups, unavailability windows, resources or power cap). It gives the schedule `decode`
-gives, about 1.5x faster on the append scheme: the eligible ops are a bit set over ranks
+gives, about 1.4x faster on the append scheme: the eligible ops are a bit set over ranks
 instead of a heap, and an op's start needs no search for conflicts."""
 
 from __future__ import annotations
