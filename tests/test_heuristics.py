@@ -307,6 +307,16 @@ def test_parallel_runs_and_warm_start() -> None:
     assert warm.objective <= two.objective
 
 
+def test_a_schedule_at_the_lower_bound_ends_the_search() -> None:
+    """Two jobs on separate machines: the first rule meets the critical-path bound, so the
+    solver stops at once (no local-search move, well inside an hour's limit), proven optimal."""
+    jobs = tuple(Job(j, (Operation(f"{j}1", (Mode(m, 4),)),)) for j, m in (("A", "M"), ("B", "N")))
+    c = compile_instance(Instance((Machine("M"), Machine("N")), jobs))
+    result = HeuristicSolver().solve(c, SolveConfig(time_limit=3600, workers=2))
+    assert result.status == "optimal" and result.objective == result.bound == 4
+    assert "0 local-search moves" in result.message
+
+
 def _one_machine(energy: Energy, jobs: tuple[Job, ...], horizon: int | None = None) -> Instance:
     return Instance((Machine("M"),), jobs, horizon=horizon, energy=energy)
 

@@ -1,6 +1,7 @@
 """The `heuristic` solver: every dispatching rule under every generation scheme (or the ones
 asked for), the best start kept, then simulated annealing in the time limit, in parallel runs
-when `workers` > 1. Only schedules meeting every hard limit are returned."""
+when `workers` > 1; a schedule meeting the makespan lower bound ends it early (optimal). Only
+schedules meeting every hard limit are returned."""
 
 from __future__ import annotations
 
@@ -81,11 +82,13 @@ class _Run:
         self.started = started
         self.deadline = None if config.time_limit is None else self.started + config.time_limit
         self.best: _Best | None = None
+        self.at_bound = False  # the best schedule meets the lower bound: proven optimal
         self.trajectory: list[Progress] = []
         self.lock = threading.Lock()
 
-    def out_of_time(self) -> bool:
-        return self.deadline is not None and time.perf_counter() >= self.deadline
+    def finished(self) -> bool:
+        """Past the time limit, or holding a schedule at the lower bound (nothing to gain)."""
+        return self.at_bound or (self.deadline is not None and time.perf_counter() >= self.deadline)
 
     def done(self, st: SearchState, budget: int | None) -> float:
         """Share of the search done, by moves against the budget or by the clock."""
@@ -109,6 +112,7 @@ class _Run:
                 return
             self.best = candidate
             if candidate.viol == 0:
+                self.at_bound = _proven(self.bound, candidate.vals)
                 point = Progress(
                     time.perf_counter() - self.started, float(candidate.vals[0]), self.bound
                 )
@@ -149,6 +153,8 @@ def _construct(run: _Run, opts: HeuristicOptions) -> None:
     per_place = 0.0  # seconds per placement, from the first decode
     for scheme in opts.schemes:
         for rule in opts.rules:
+            if run.at_bound:
+                return
             cap = 0
             if run.best is not None and budget_end is not None:
                 left = budget_end - time.perf_counter()
@@ -190,7 +196,7 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int) -> int:
     makespan_first = any(t == "makespan" for t, _ in run.config.objective.levels[0])
     restart_after = max(2000, 20 * p.n_ops)
     chunk = 64
-    while not run.out_of_time() and (budget is None or st.counters[1] < budget):
+    while not run.finished() and (budget is None or st.counters[1] < budget):
         temperature = TEMPERATURE[0] * (TEMPERATURE[1] / TEMPERATURE[0]) ** run.done(st, budget)
         size = chunk if budget is None else min(chunk, budget - int(st.counters[1]))
         tick = time.perf_counter()
@@ -227,6 +233,11 @@ def _from_state(st: SearchState, least_energy: bool) -> _Best:
         least_energy,
         "local search",
     )
+
+
+def _proven(bound: float | None, vals: np.ndarray) -> bool:
+    """Whether single-level objective values meet the makespan lower bound."""
+    return bound is not None and len(vals) == 1 and float(vals[0]) <= bound
 
 
 def _makespan_bound(compiled: CompiledInstance, objective: Objective) -> float | None:
@@ -286,9 +297,7 @@ def _result(run: _Run, first_call: float, moves: int, workers: int) -> Result:
             message=f"{reason}; {note}",
         )
     objective = float(best.vals[0])
-    status: Status = "feasible"
-    if run.bound is not None and len(best.vals) == 1 and objective <= run.bound:
-        status = "optimal"
+    status: Status = "optimal" if _proven(run.bound, best.vals) else "feasible"
     return Result(
         status,
         HeuristicSolver.name,
