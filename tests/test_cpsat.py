@@ -7,6 +7,8 @@ import itertools
 from pathlib import Path
 
 import pytest
+from cpsat_support import solve as _solve
+from cpsat_support import solve_fixed_to_own_hint
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import instances
@@ -17,10 +19,9 @@ from scheduler.io import load
 from scheduler.model import Energy, Instance, Job, Machine, Mode, Operation, Resource
 from scheduler.objective import Objective
 from scheduler.registry import get_solver
-from scheduler.result import Progress, Result, SolveConfig
+from scheduler.result import Progress
 from scheduler.schedule import Assignment, Schedule
 from scheduler.validate import validate
-from solvers.cpsat import CpSatSolver
 from solvers.cpsat.greedy import greedy_schedule
 from solvers.cpsat.model import feasible_modes, time_windows
 
@@ -35,13 +36,6 @@ OBJECTIVES = (
     "weighted_tardiness>makespan",
 )
 PROPERTY = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def _solve(instance: Instance, objective: str = "makespan", **config: object) -> Result:
-    config.setdefault("time_limit", 10.0)
-    config.setdefault("workers", 1)
-    cfg = SolveConfig(objective=Objective.parse(objective), **config)  # type: ignore[arg-type]
-    return CpSatSolver().solve(compile_instance(instance), cfg)
 
 
 # -- independent objective values and a brute force -----------------------------------------
@@ -212,15 +206,10 @@ def test_tiny_instances_match_a_brute_force(instance: Instance, objective: str) 
 def test_a_warm_start_hint_is_complete(instance: Instance, objective: str) -> None:
     """Fixing every variable to the hint of an optimal schedule leaves exactly that solution:
     any missing or inconsistent hinted value (modes, arcs, setups) would make it infeasible."""
-    first = _solve(instance, objective)
-    if first.schedule is None:
+    solved = solve_fixed_to_own_hint(instance, objective)
+    if solved is None:
         return
-    fixed = _solve(
-        instance,
-        objective,
-        warm_start=first.schedule,
-        options={"cp_sat_parameters": {"fix_variables_to_their_hinted_value": True}},
-    )
+    first, fixed = solved
     assert fixed.status == "optimal", fixed.message
     assert fixed.schedule == first.schedule
     assert fixed.objectives == first.objectives

@@ -12,6 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from cpsat_support import solve as _solve
+from cpsat_support import solve_fixed_to_own_hint
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import instances
@@ -22,10 +24,9 @@ from scheduler.kpi import compute_kpis
 from scheduler.model import Energy, Instance, Job, Machine, Mode, Operation, Profile
 from scheduler.objective import TERMS, Objective
 from scheduler.pareto import pareto
-from scheduler.result import Result, SolveConfig
+from scheduler.result import Result
 from scheduler.schedule import Schedule
 from scheduler.validate import validate
-from solvers.cpsat import CpSatSolver
 from solvers.cpsat.energy_model import add_energy, term_units
 from solvers.cpsat.greedy import greedy_schedule
 from solvers.cpsat.hints import schedule_hints
@@ -85,13 +86,6 @@ def energy_instances(draw: st.DrawFn, **sizes: object) -> Instance:
     power cap constant or a step profile (periodic or not), tariff, carbon profile and cap."""
     instance = draw(instances(energy_caps=True, **sizes))  # type: ignore[arg-type]
     return replace(instance, energy=draw(energies))
-
-
-def _solve(instance: Instance, objective: str, **config: object) -> Result:
-    config.setdefault("time_limit", 10.0)
-    config.setdefault("workers", 1)
-    cfg = SolveConfig(objective=Objective.parse(objective), **config)  # type: ignore[arg-type]
-    return CpSatSolver().solve(compile_instance(instance), cfg)
 
 
 def _check(instance: Instance, objective: str, result: Result, bounds: dict[str, float]) -> None:
@@ -156,15 +150,10 @@ def test_bounds_hold_and_cut_exactly_at_the_bound(
 def test_the_hint_of_a_schedule_is_complete(instance: Instance, objective: str) -> None:
     """Fixing every variable to the hint of a schedule, energy pieces included, leaves exactly
     that schedule: any missing or inconsistent hinted value would make it infeasible."""
-    first = _solve(instance, objective)
-    if first.schedule is None:
+    solved = solve_fixed_to_own_hint(instance, objective)
+    if solved is None:
         return
-    fixed = _solve(
-        instance,
-        objective,
-        warm_start=first.schedule,
-        options={"cp_sat_parameters": {"fix_variables_to_their_hinted_value": True}},
-    )
+    first, fixed = solved
     assert fixed.status == "optimal", fixed.message
     assert fixed.schedule == first.schedule
     assert fixed.objectives == pytest.approx(first.objectives)
