@@ -10,7 +10,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from scheduler.compile import CompiledInstance
-from scheduler.errors import UnsupportedFeatureError
+from scheduler.errors import UnsupportedFeatureError, refuse_unknown_options
 from scheduler.objective import parse_bounds
 from scheduler.result import SolveConfig
 
@@ -28,12 +28,7 @@ MAX_SETUP_ARCS = 2_000_000  # beyond this the circuits take longer to build than
 
 def check_options(options: dict[str, Any]) -> None:
     """Refuse unknown option keys and malformed values before any model is built."""
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        known = ", ".join(sorted(OPTIONS))
-        raise UnsupportedFeatureError(
-            f"cpsat does not know the option(s) {', '.join(map(repr, unknown))} (known: {known})"
-        )
+    refuse_unknown_options("cpsat", options, OPTIONS)
     parse_bounds(options.get("bounds", {}), "cpsat")
     if not isinstance(options.get("log_search_progress", False), bool):
         raise UnsupportedFeatureError("cpsat option 'log_search_progress' must be a bool")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scheduler.errors import UnsupportedFeatureError
+from scheduler.errors import UnsupportedFeatureError, refuse_unknown_options
 from scheduler.objective import parse_bounds
 from solvers.heuristics.decode import RULES, SCHEMES
 
@@ -45,13 +45,7 @@ def _choice(options: dict[str, Any], key: str, allowed: tuple[str, ...], default
 
 def parse_options(options: dict[str, Any]) -> HeuristicOptions:
     """Check `options` and return them parsed (UnsupportedFeatureError on anything unknown)."""
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        known = ", ".join(sorted(OPTIONS))
-        raise UnsupportedFeatureError(
-            f"heuristic does not know the option(s) {', '.join(map(repr, unknown))} "
-            f"(known: {known})"
-        )
+    refuse_unknown_options("heuristic", options, OPTIONS)
     rule = _choice(options, "rule", ("all", *RULES), "all")
     scheme = _choice(options, "scheme", ("all", *SCHEMES), "all")
     selection = _choice(options, "machine_selection", MACHINE_SELECTIONS, "earliest_finish")
