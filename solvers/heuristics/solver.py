@@ -1,7 +1,8 @@
 """The `heuristic` solver: every dispatching rule under every generation scheme (or the ones
-asked for), the best start kept, then simulated annealing in the time limit, in parallel runs
-when `workers` > 1; a schedule meeting the makespan lower bound ends it early (optimal). Only
-schedules meeting every hard limit are returned."""
+asked for), the best start kept, then local search in the time limit, in parallel runs when
+`workers` > 1: tabu search on the machine orders where it applies (plain instance, makespan
+alone), else simulated annealing on the priorities. A schedule meeting the makespan lower
+bound ends it early (optimal). Only schedules meeting every hard limit are returned."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from solvers.heuristics.decode import (
     STATIC,
     decode,
 )
-from solvers.heuristics.evaluate import N_TERMS, relative_delta, score
+from solvers.heuristics.evaluate import N_TERMS, relative_delta, score, violation
 from solvers.heuristics.options import HeuristicOptions, parse_options
 from solvers.heuristics.problem import (
     Problem,
@@ -37,6 +38,12 @@ from solvers.heuristics.problem import (
     term_caps,
 )
 from solvers.heuristics.search import SearchState, anneal, make_state, start_search
+from solvers.heuristics.tabu import (
+    TabuState,
+    make_tabu_state,
+    start_tabu,
+    tabu_search,
+)
 from solvers.heuristics.warmup import first_call_seconds
 
 DEFAULT_MOVES = (20_000, 2_000_000)  # moves per run without a time limit: at most the first,
@@ -45,6 +52,7 @@ CHUNK_S = 0.05  # target length of one annealing chunk between clock reads
 CONSTRUCT_SHARE = 0.4  # of the time limit the dispatching rules may take
 TEMPERATURE = (0.01, 0.0001)  # relative worsening accepted: start, end (geometric)
 LS_SCHEME = SERIAL  # the search's first scheme (it alternates with append at restarts)
+TABU_STALL = (500, 5)  # tabu iterations without a new best before a restart: a + b x ops
 
 
 @dataclass
@@ -183,10 +191,13 @@ def _construct(run: _Run, opts: HeuristicOptions) -> None:
 
 
 def _search(run: _Run, opts: HeuristicOptions, seed: int) -> int:
-    """One annealing run from the best start; returns the moves it made."""
+    """One local search from the best start (tabu search where it applies, else annealing);
+    returns the moves it evaluated."""
     p = run.p
     best = run.best
     assert best is not None
+    if _tabu_applies(run):
+        return _tabu(run, opts, seed)
     w = make_workspace(p)
     st = make_state(p, run.levels, run.caps, best.seq, best.assign, best.defer, seed)
     if start_search(p, w, st, LS_SCHEME, best.least_energy) == FAILED:
@@ -210,14 +221,70 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int) -> int:
             makespan_first,
             restart_after,
         )
-        elapsed = time.perf_counter() - tick
-        if elapsed < CHUNK_S / 2:
-            chunk = min(2 * chunk, 1 << 20)
-        elif elapsed > 2 * CHUNK_S:
-            chunk = max(16, chunk // 2)
+        chunk = _next_chunk(chunk, time.perf_counter() - tick)
         if improved:
             run.offer(_from_state(st, best.least_energy))
     return int(st.counters[1])
+
+
+def _tabu_applies(run: _Run) -> bool:
+    """Tabu search needs a plain instance and the makespan alone to minimise, with no other
+    limit a shorter makespan could break (deadlines, carbon cap, bounds on other terms)."""
+    p = run.p
+    makespan_only = run.levels.shape[0] == 1 and not run.levels[0, 1:].any()
+    return (
+        p.plain
+        and makespan_only
+        and bool((p.job_deadline < 0).all())
+        and np.isnan(p.carbon_cap)
+        and bool(np.isinf(run.caps[1:]).all())
+    )
+
+
+def _tabu(run: _Run, opts: HeuristicOptions, seed: int) -> int:
+    """One tabu search from the best start; returns the moves it evaluated."""
+    p = run.p
+    best = run.best
+    assert best is not None
+    st = make_tabu_state(p, best.mode, best.start, seed)
+    if not start_tabu(p, st):
+        return 0
+    _offer_tabu(run, st)  # its earliest starts may already end sooner
+    default = max(100, min(DEFAULT_MOVES[0], DEFAULT_MOVES[1] // max(1, p.n_ops)))
+    budget = opts.iterations or (default if run.deadline is None else None)
+    stall = TABU_STALL[0] + TABU_STALL[1] * p.n_ops
+    chunk = 64
+    while not run.finished() and (budget is None or st.counters[1] < budget):
+        if st.counters[3]:  # no move left (see tabu.OPTIMAL and tabu.STUCK)
+            break
+        size = chunk if budget is None else min(chunk, budget - int(st.counters[1]))
+        tick = time.perf_counter()
+        improved = tabu_search(p, st, size, stall)
+        chunk = _next_chunk(chunk, time.perf_counter() - tick)
+        if improved:
+            _offer_tabu(run, st)
+    return int(st.counters[1])
+
+
+def _offer_tabu(run: _Run, st: TabuState) -> None:
+    """Offer the best solution of a tabu search (its start order replays it)."""
+    p = run.p
+    start, mode = st.best_start.copy(), st.best_mode.copy()
+    vals = np.zeros(run.levels.shape[0])
+    viol = violation(p, start, start + p.mode_duration[mode], mode)
+    viol += score(p, start, mode, run.levels, run.caps, np.zeros(N_TERMS), vals)
+    order = np.lexsort((np.arange(p.n_ops), start)).astype(np.int64)
+    none = np.zeros(p.n_ops, dtype=np.bool_)
+    run.offer(_Best(viol, vals, start, mode, order, mode, none, False, "tabu search"))
+
+
+def _next_chunk(chunk: int, elapsed: float) -> int:
+    """The next chunk size, so that chunks take about CHUNK_S."""
+    if elapsed < CHUNK_S / 2:
+        return min(2 * chunk, 1 << 20)
+    if elapsed > 2 * CHUNK_S:
+        return max(16, chunk // 2)
+    return chunk
 
 
 def _from_state(st: SearchState, least_energy: bool) -> _Best:
@@ -254,7 +321,7 @@ class HeuristicSolver:
     name = "heuristic"
 
     def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
-        """Best rule schedule improved by annealing until the time limit (see the module).
+        """Best rule schedule improved by local search until the time limit (see the module).
         The clock starts here: a first call that compiles the kernels eats into the limit."""
         started = time.perf_counter()
         opts = parse_options(config.options)
