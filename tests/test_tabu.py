@@ -1,5 +1,6 @@
 """The heuristic solver's tabu search (plain instances, makespan): its schedules are the
-earliest starts of acyclic machine orders, valid, never worse than where it started."""
+earliest starts of acyclic machine orders (heads and tails checked by brute force), valid,
+never worse than where it started."""
 
 from __future__ import annotations
 
@@ -66,27 +67,46 @@ def plain_instances(draw: st.DrawFn, horizon: bool = False) -> Instance:
     return inst
 
 
-def _earliest_starts(p: Problem, mode: np.ndarray, seq: np.ndarray, cnt: np.ndarray) -> list[int]:
-    """Brute force: relax release, precedence-with-lag and machine-order constraints until
-    nothing moves (the orders are acyclic, so n passes suffice)."""
-    dur = p.mode_duration[mode]
-    start = [int(p.op_release[o]) for o in range(p.n_ops)]
+def _arcs(p: Problem, seq: np.ndarray, cnt: np.ndarray) -> list[tuple[int, int, int]]:
+    """(before, after, lag): the precedences and the machine orders."""
     arcs = [
         (int(p.pred_op[i]), o, int(p.pred_lag[i]))
         for o in range(p.n_ops)
         for i in range(p.pred_ptr[o], p.pred_ptr[o + 1])
     ]
-    arcs += [
+    return arcs + [
         (int(seq[m, i]), int(seq[m, i + 1]), 0) for m in range(len(cnt)) for i in range(cnt[m] - 1)
     ]
+
+
+def _earliest_starts(p: Problem, mode: np.ndarray, seq: np.ndarray, cnt: np.ndarray) -> list[int]:
+    """Brute force: relax release, precedence-with-lag and machine-order constraints until
+    nothing moves (the orders are acyclic, so n passes suffice)."""
+    dur = p.mode_duration[mode]
+    start = [int(p.op_release[o]) for o in range(p.n_ops)]
     for _ in range(p.n_ops + 1):
         moved = False
-        for a, b, lag in arcs:
+        for a, b, lag in _arcs(p, seq, cnt):
             if start[a] + dur[a] + lag > start[b]:
                 start[b] = int(start[a] + dur[a] + lag)
                 moved = True
         if not moved:
             return start
+    raise AssertionError("cyclic orders")
+
+
+def _tails(p: Problem, mode: np.ndarray, seq: np.ndarray, cnt: np.ndarray) -> list[int]:
+    """Brute force: the longest path from each op's end to the end of the schedule."""
+    dur = p.mode_duration[mode]
+    tail = [0] * p.n_ops
+    for _ in range(p.n_ops + 1):
+        moved = False
+        for a, b, lag in _arcs(p, seq, cnt):
+            if lag + dur[b] + tail[b] > tail[a]:
+                tail[a] = int(lag + dur[b] + tail[b])
+                moved = True
+        if not moved:
+            return tail
     raise AssertionError("cyclic orders")
 
 
@@ -114,6 +134,7 @@ def test_tabu_search_gives_earliest_starts_of_valid_orders(inst: Instance, seed:
     want = _earliest_starts(p, st_.best_mode, st_.best_seq, st_.best_cnt)
     assert st_.best_start.tolist() == want
     assert st_.head.tolist() == _earliest_starts(p, st_.mode, st_.seq, st_.cnt)
+    assert st_.tail.tolist() == _tails(p, st_.mode, st_.seq, st_.cnt)
     machines = [p.mode_machine[k] if p.mode_duration[k] > 0 else -1 for k in st_.mode]
     assert st_.mach.tolist() == machines
     for m in range(p.n_machines):

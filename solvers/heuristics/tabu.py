@@ -5,10 +5,12 @@ A solution is the mode of every op and the order of the ops on each machine; its
 the earliest start of every op (longest paths from release dates, precedence lags and machine
 order). Moves, all on one critical path: swap the first or the last two ops of a critical
 block (the N5/N7 neighbourhood of Nowicki-Smutnicki), or give a critical op another mode
-(another machine, inserted where its current start falls). Every move is evaluated exactly
-by recomputing the longest paths (a move that would close a cycle is skipped). The reverse of
-a move is tabu for a random tenure unless it beats the best; after a long stall the search
-goes back to its best solution and kicks it with a few random moves."""
+(on its machine at the position that looks best). Moves are ranked by the usual estimate from
+heads and tails (the longest path through the ops that move); the chosen one is then applied
+and the longest paths recomputed exactly (a move that closes a cycle is undone and the next
+one tried). The reverse of a move is tabu for a random tenure unless it looks better than the
+best; after a long stall the search goes back to its best solution and kicks it with a few
+random moves."""
 
 from __future__ import annotations
 
@@ -25,10 +27,11 @@ TENURE_MIN = 8
 KICK_MOVES = 4  # random moves applied to the best solution after a stall
 SWAP, REMODE = 0, 1
 OPTIMAL, STUCK = 1, 2  # why a search stopped (counters[3])
+NEVER = np.iinfo(np.int64).max  # estimate of a move that surely closes a cycle
 
 
 class TabuState(NamedTuple):
-    """The current solution, its longest paths, the best solution and the search's memory."""
+    """The current solution, its heads and tails, the best solution and the search's memory."""
 
     mode: np.ndarray  # global mode per op
     dur: np.ndarray  # its duration
@@ -37,15 +40,14 @@ class TabuState(NamedTuple):
     cnt: np.ndarray
     pos: np.ndarray  # index of each op in its machine's sequence
     head: np.ndarray  # earliest start of each op in the current solution
-    bind: np.ndarray  # the predecessor that sets it (-1: its release)
+    tail: np.ndarray  # longest path from its end to the end of the schedule
+    bind: np.ndarray  # the predecessor that sets the head (-1: the release)
     by_machine: np.ndarray  # bool: that predecessor is the machine predecessor
-    work_head: np.ndarray  # scratch of a move's evaluation
-    work_bind: np.ndarray
-    work_flag: np.ndarray
-    indeg: np.ndarray
-    queue: np.ndarray
+    indeg: np.ndarray  # scratch of the longest paths
+    queue: np.ndarray  # the ops in topological order, after a longest-path pass
     path: np.ndarray  # a critical path, last op first
-    cand: np.ndarray  # [3, n_candidates]: kind, op, second op or mode
+    cand: np.ndarray  # [4, n_candidates]: kind, op, mode, insertion index
+    value: np.ndarray  # estimate per candidate (NEVER once it failed)
     best_mode: np.ndarray
     best_start: np.ndarray
     best_seq: np.ndarray
@@ -53,7 +55,7 @@ class TabuState(NamedTuple):
     tabu: np.ndarray  # [TABU_SIZE] iteration until which the attribute is tabu
     makespan: np.ndarray  # [0] current, [1] best
     rng: np.ndarray  # [1] uint64 xorshift state
-    counters: np.ndarray  # [0] iterations since the best improved, [1] evaluations,
+    counters: np.ndarray  # [0] iterations since the best improved, [1] moves estimated,
     # [2] iterations, [3] OPTIMAL or STUCK once no move is left
 
 
@@ -80,15 +82,14 @@ def make_tabu_state(p: Problem, mode: np.ndarray, start: np.ndarray, seed: int) 
         cnt=cnt,
         pos=pos,
         head=np.zeros(n, dtype=np.int64),
+        tail=np.zeros(n, dtype=np.int64),
         bind=np.zeros(n, dtype=np.int64),
         by_machine=np.zeros(n, dtype=np.bool_),
-        work_head=np.zeros(n, dtype=np.int64),
-        work_bind=np.zeros(n, dtype=np.int64),
-        work_flag=np.zeros(n, dtype=np.bool_),
         indeg=np.zeros(n, dtype=np.int64),
         queue=np.zeros(n, dtype=np.int64),
         path=np.zeros(n, dtype=np.int64),
-        cand=np.zeros((3, n_cand), dtype=np.int64),
+        cand=np.zeros((4, n_cand), dtype=np.int64),
+        value=np.zeros(n_cand, dtype=np.int64),
         best_mode=np.array(mode, dtype=np.int64),
         best_start=np.array(start, dtype=np.int64),
         best_seq=seq.copy(),
@@ -101,56 +102,125 @@ def make_tabu_state(p: Problem, mode: np.ndarray, start: np.ndarray, seed: int) 
 
 
 @njit(cache=True)
-def _longest_paths(
-    p: Problem, st: TabuState, head: np.ndarray, bind: np.ndarray, flag: np.ndarray
-) -> int:
-    """Earliest starts of the current orders into head (bind/flag: what sets each); returns
+def _longest_paths(p: Problem, st: TabuState) -> int:
+    """Heads and tails of the current orders (bind/by_machine: what sets each head); returns
     the makespan, or -1 when the orders and the precedences form a cycle."""
     n = p.n_ops
-    tail = 0
+    top = 0
     for o in range(n):
         d = p.pred_ptr[o + 1] - p.pred_ptr[o]
         if st.mach[o] >= 0 and st.pos[o] > 0:
             d += 1
         st.indeg[o] = d
-        head[o] = p.op_release[o]
-        bind[o] = -1
-        flag[o] = False
+        st.head[o] = p.op_release[o]
+        st.bind[o] = -1
+        st.by_machine[o] = False
         if d == 0:
-            st.queue[tail] = o
-            tail += 1
+            st.queue[top] = o
+            top += 1
     makespan = 0
     i = 0
-    while i < tail:
+    while i < top:
         o = st.queue[i]
         i += 1
-        e = head[o] + st.dur[o]
+        e = st.head[o] + st.dur[o]
         makespan = max(makespan, e)
         for a in range(p.succ_ptr[o], p.succ_ptr[o + 1]):
             x = p.succ_op[a]
             t = e + p.succ_lag[a]
-            if t > head[x]:
-                head[x], bind[x], flag[x] = t, o, False
+            if t > st.head[x]:
+                st.head[x], st.bind[x], st.by_machine[x] = t, o, False
             st.indeg[x] -= 1
             if st.indeg[x] == 0:
-                st.queue[tail] = x
-                tail += 1
+                st.queue[top] = x
+                top += 1
         m = st.mach[o]
         if m >= 0 and st.pos[o] + 1 < st.cnt[m]:
             x = st.seq[m, st.pos[o] + 1]
-            if e > head[x]:
-                head[x], bind[x], flag[x] = e, o, True
+            if e > st.head[x]:
+                st.head[x], st.bind[x], st.by_machine[x] = e, o, True
             st.indeg[x] -= 1
             if st.indeg[x] == 0:
-                st.queue[tail] = x
-                tail += 1
-    return makespan if tail == n else -1
+                st.queue[top] = x
+                top += 1
+    if top < n:
+        return -1
+    for i in range(n - 1, -1, -1):
+        o = st.queue[i]
+        q = 0
+        for a in range(p.succ_ptr[o], p.succ_ptr[o + 1]):
+            x = p.succ_op[a]
+            q = max(q, p.succ_lag[a] + st.dur[x] + st.tail[x])
+        m = st.mach[o]
+        if m >= 0 and st.pos[o] + 1 < st.cnt[m]:
+            x = st.seq[m, st.pos[o] + 1]
+            q = max(q, st.dur[x] + st.tail[x])
+        st.tail[o] = q
+    return makespan
 
 
 @njit(cache=True)
-def _evaluate(p: Problem, st: TabuState) -> int:
-    """Makespan of the current orders (-1: cyclic), leaving the current paths untouched."""
-    return _longest_paths(p, st, st.work_head, st.work_bind, st.work_flag)
+def _ready(p: Problem, st: TabuState, o: int) -> int:
+    """Earliest start of op o by its release and precedence predecessors (current heads)."""
+    r = p.op_release[o]
+    for a in range(p.pred_ptr[o], p.pred_ptr[o + 1]):
+        y = p.pred_op[a]
+        r = max(r, st.head[y] + st.dur[y] + p.pred_lag[a])
+    return r
+
+
+@njit(cache=True)
+def _after(p: Problem, st: TabuState, o: int) -> int:
+    """Longest path from op o's end through its precedence successors (current tails)."""
+    q = 0
+    for a in range(p.succ_ptr[o], p.succ_ptr[o + 1]):
+        x = p.succ_op[a]
+        q = max(q, p.succ_lag[a] + st.dur[x] + st.tail[x])
+    return q
+
+
+@njit(cache=True)
+def _estimate_swap(p: Problem, st: TabuState, u: int) -> int:
+    """Longest path through u and its machine successor v once swapped (v first)."""
+    m, i = st.mach[u], st.pos[u]
+    v = st.seq[m, i + 1]
+    for a in range(p.succ_ptr[u], p.succ_ptr[u + 1]):
+        if p.succ_op[a] == v:
+            return NEVER  # v must follow u
+    rv = _ready(p, st, v)
+    if i > 0:
+        x = st.seq[m, i - 1]
+        rv = max(rv, st.head[x] + st.dur[x])
+    ru = max(_ready(p, st, u), rv + st.dur[v])
+    qu = _after(p, st, u)
+    if i + 2 < st.cnt[m]:
+        x = st.seq[m, i + 2]
+        qu = max(qu, st.dur[x] + st.tail[x])
+    qv = max(_after(p, st, v), st.dur[u] + qu)
+    return max(rv + st.dur[v] + qv, ru + st.dur[u] + qu)
+
+
+@njit(cache=True)
+def _estimate_remode(p: Problem, st: TabuState, o: int, k: int) -> tuple[int, int]:
+    """Longest path through op o in mode k at its best insertion index on that machine (the
+    index in the sequence without o): (estimate, index)."""
+    m = p.mode_machine[k]
+    d = p.mode_duration[k]
+    r0, q0 = _ready(p, st, o), _after(p, st, o)
+    best, at = NEVER, 0
+    prev = -1  # the op before the insertion point
+    index = 0
+    for i in range(st.cnt[m] + 1):
+        nxt = st.seq[m, i] if i < st.cnt[m] else -1
+        if nxt == o:
+            continue
+        r = r0 if prev < 0 else max(r0, st.head[prev] + st.dur[prev])
+        q = q0 if nxt < 0 else max(q0, st.dur[nxt] + st.tail[nxt])
+        if r + d + q < best:
+            best, at = r + d + q, index
+        prev = nxt
+        index += 1
+    return best, at
 
 
 @njit(cache=True)
@@ -183,19 +253,9 @@ def _remode(p: Problem, st: TabuState, o: int, k: int, at: int) -> None:
 
 
 @njit(cache=True)
-def _insertion(p: Problem, st: TabuState, o: int, k: int) -> int:
-    """Where op o goes on mode k's machine: before the first other op starting after it."""
-    m = p.mode_machine[k]
-    for i in range(st.cnt[m]):
-        x = st.seq[m, i]
-        if x != o and st.head[x] > st.head[o]:
-            return i if st.mach[o] != m or i < st.pos[o] else i - 1
-    return st.cnt[m] - 1 if st.mach[o] == m else st.cnt[m]
-
-
-@njit(cache=True)
 def _candidates(p: Problem, st: TabuState) -> int:
-    """Moves on a critical path of the current solution into st.cand; returns their number."""
+    """Moves on a critical path of the current solution into st.cand, with their estimates
+    in st.value; returns their number."""
     last, latest = 0, -1
     for o in range(p.n_ops):
         if st.head[o] + st.dur[o] > latest:
@@ -215,7 +275,8 @@ def _candidates(p: Problem, st: TabuState) -> int:
         if i > j:
             for first in (st.path[i], st.path[j + 1]):
                 if n == 0 or st.cand[0, n - 1] != SWAP or st.cand[1, n - 1] != first:
-                    st.cand[0, n], st.cand[1, n], st.cand[2, n] = SWAP, first, 0
+                    st.cand[0, n], st.cand[1, n] = SWAP, first
+                    st.value[n] = _estimate_swap(p, st, first)
                     n += 1
         i = j - 1
     for i in range(n_path):
@@ -225,6 +286,7 @@ def _candidates(p: Problem, st: TabuState) -> int:
         for k in range(p.mode_ptr[o], p.mode_ptr[o + 1]):
             if k != st.mode[o] and p.mode_duration[k] > 0:
                 st.cand[0, n], st.cand[1, n], st.cand[2, n] = REMODE, o, k
+                st.value[n], st.cand[3, n] = _estimate_remode(p, st, o, k)
                 n += 1
     return n
 
@@ -248,35 +310,38 @@ def _key(a: int, b: int, kind: int) -> int:
 
 
 @njit(cache=True)
-def _try(p: Problem, st: TabuState, c: int) -> tuple[int, int]:
-    """Apply candidate c, evaluate it, undo it: (makespan or -1, its tabu slot)."""
-    kind, o, x = st.cand[0, c], st.cand[1, c], st.cand[2, c]
-    if kind == SWAP:
-        b = st.seq[st.mach[o], st.pos[o] + 1]
-        _swap(st, o)
-        value = _evaluate(p, st)
-        _swap(st, b)
-        return value, _key(o, b, SWAP)
-    k0, at0 = st.mode[o], st.pos[o]
-    _remode(p, st, o, x, _insertion(p, st, o, x))
-    value = _evaluate(p, st)
-    _remode(p, st, o, k0, at0)
-    return value, _key(o, x, REMODE)
+def _slot(st: TabuState, c: int) -> int:
+    """The tabu slot candidate c would undo: the pair order it reverses, the op's new mode."""
+    o = st.cand[1, c]
+    if st.cand[0, c] == SWAP:
+        return _key(o, st.seq[st.mach[o], st.pos[o] + 1], SWAP)
+    return _key(o, st.cand[2, c], REMODE)
 
 
 @njit(cache=True)
-def _apply(p: Problem, st: TabuState, c: int, tenure: int) -> None:
-    """Make candidate c the current solution and forbid undoing it for `tenure` iterations."""
-    kind, o, x = st.cand[0, c], st.cand[1, c], st.cand[2, c]
-    until = st.counters[2] + tenure
+def _apply(p: Problem, st: TabuState, c: int, tenure: int) -> bool:
+    """Make candidate c the current solution and forbid undoing it for `tenure` iterations;
+    False (and nothing changed) when it closes a cycle."""
+    kind, o = st.cand[0, c], st.cand[1, c]
+    k0, at0, b = st.mode[o], st.pos[o], -1
     if kind == SWAP:
-        b = st.seq[st.mach[o], st.pos[o] + 1]
+        b = st.seq[st.mach[o], at0 + 1]
         _swap(st, o)
-        st.tabu[_key(b, o, SWAP)] = until
+        slot = _key(b, o, SWAP)
     else:
-        st.tabu[_key(o, st.mode[o], REMODE)] = until
-        _remode(p, st, o, x, _insertion(p, st, o, x))
-    st.makespan[0] = _longest_paths(p, st, st.head, st.bind, st.by_machine)
+        slot = _key(o, k0, REMODE)
+        _remode(p, st, o, st.cand[2, c], st.cand[3, c])
+    makespan = _longest_paths(p, st)
+    if makespan < 0:
+        if kind == SWAP:
+            _swap(st, b)
+        else:
+            _remode(p, st, o, k0, at0)
+        _longest_paths(p, st)
+        return False
+    st.makespan[0] = makespan
+    st.tabu[slot] = st.counters[2] + tenure
+    return True
 
 
 @njit(cache=True)
@@ -291,21 +356,19 @@ def _restore_best(p: Problem, st: TabuState) -> None:
         k = st.best_mode[o]
         st.mode[o], st.dur[o] = k, p.mode_duration[k]
         st.mach[o] = p.mode_machine[k] if st.dur[o] > 0 else -1
-    st.makespan[0] = _longest_paths(p, st, st.head, st.bind, st.by_machine)
+    st.makespan[0] = _longest_paths(p, st)
     st.tabu[:] = 0
     for _ in range(KICK_MOVES):
         n = _candidates(p, st)
         if n == 0:
             return
-        c = _below(st.rng, n)
-        if _try(p, st, c)[0] >= 0:
-            _apply(p, st, c, 0)
+        _apply(p, st, _below(st.rng, n), 0)
 
 
 @njit(cache=True)
 def start_tabu(p: Problem, st: TabuState) -> bool:
     """Compute the paths of the initial solution; False if its orders are cyclic."""
-    st.makespan[0] = _longest_paths(p, st, st.head, st.bind, st.by_machine)
+    st.makespan[0] = _longest_paths(p, st)
     st.makespan[1] = st.makespan[0]
     if st.makespan[0] < 0:
         return False
@@ -313,43 +376,52 @@ def start_tabu(p: Problem, st: TabuState) -> bool:
     return True
 
 
+@njit(cache=True)
+def _choose(st: TabuState, n: int) -> int:
+    """The candidate with the best estimate among those not tabu or looking better than the
+    best (ties broken at random), else a random one not failed; -1 if every one failed."""
+    chosen, ties, fallback, alive = -1, 0, -1, 0
+    for c in range(n):
+        value = st.value[c]
+        if value == NEVER:
+            continue
+        alive += 1
+        if _below(st.rng, alive) == 0:
+            fallback = c
+        if st.tabu[_slot(st, c)] > st.counters[2] and value >= st.makespan[1]:
+            continue
+        if chosen < 0 or value < st.value[chosen]:
+            chosen, ties = c, 1
+        elif value == st.value[chosen]:
+            ties += 1
+            if _below(st.rng, ties) == 0:
+                chosen = c
+    return chosen if chosen >= 0 else fallback
+
+
 @njit(cache=True, nogil=True)
-def tabu_search(p: Problem, st: TabuState, evaluations: int, stall: int) -> bool:
-    """Run iterations until `evaluations` more moves were evaluated; True if the best
-    improved. Each iteration takes the best admissible move (not tabu, or beating the best;
-    a random one if none is), with a random tenure."""
+def tabu_search(p: Problem, st: TabuState, moves: int, stall: int) -> bool:
+    """Run iterations until `moves` more moves were estimated; True if the best improved.
+    Each iteration applies the chosen move (see `_choose`) with a random tenure."""
     improved = False
     spent = 0
     spread = max(2, p.n_jobs // 2)
-    while spent < evaluations and st.counters[3] == 0:
+    while spent < moves and st.counters[3] == 0:
         n = _candidates(p, st)
+        spent += n + 1
+        st.counters[1] += n + 1
         if n == 0:
             st.counters[3] = OPTIMAL if _path_fixed(p, st) else STUCK
             break
-        chosen, chosen_value, ties, fallback, valid = -1, 0, 0, -1, 0
-        for c in range(n):
-            value, slot = _try(p, st, c)
-            spent += 1
-            if value < 0:
-                continue
-            valid += 1
-            if _below(st.rng, valid) == 0:
-                fallback = c
-            if st.tabu[slot] > st.counters[2] and value >= st.makespan[1]:
-                continue
-            if chosen < 0 or value < chosen_value:
-                chosen, chosen_value, ties = c, value, 1
-            elif value == chosen_value:
-                ties += 1
-                if _below(st.rng, ties) == 0:
-                    chosen = c
-        st.counters[1] += n
-        if chosen < 0:
-            chosen = fallback
-            if chosen < 0:
-                st.counters[3] = STUCK  # every move closes a cycle
+        tenure = TENURE_MIN + _below(st.rng, spread)
+        while True:
+            c = _choose(st, n)
+            if c < 0 or _apply(p, st, c, tenure):
                 break
-        _apply(p, st, chosen, TENURE_MIN + _below(st.rng, spread))
+            st.value[c] = NEVER
+        if c < 0:
+            st.counters[3] = STUCK  # every move closes a cycle
+            break
         st.counters[2] += 1
         if st.makespan[0] < st.makespan[1]:
             st.makespan[1] = st.makespan[0]
