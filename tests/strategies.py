@@ -13,6 +13,8 @@ ticks above the minimal finish), so most instances are feasible and some are not
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from types import MappingProxyType
 
 from hypothesis import strategies as st
@@ -175,3 +177,23 @@ def _energy(energy: bool, caps: bool) -> st.SearchStrategy[Energy]:
     cap_kw = st.sampled_from((None, 8.0, 20.0)) if caps else st.none()
     cap_kg = st.sampled_from((None, 5.0)) if caps else st.none()
     return st.builds(Energy, cap_kw, st.none() | profile, st.none() | profile, cap_kg)
+
+
+def zero_some_modes(inst: Instance, pick: Callable[[], bool]) -> Instance:
+    """`inst` with the duration of each mode for which `pick()` is true set to 0."""
+    jobs = tuple(
+        dataclasses.replace(
+            job,
+            operations=tuple(
+                dataclasses.replace(
+                    op,
+                    modes=tuple(
+                        dataclasses.replace(m, duration=0) if pick() else m for m in op.modes
+                    ),
+                )
+                for op in job.operations
+            ),
+        )
+        for job in inst.jobs
+    )
+    return dataclasses.replace(inst, jobs=jobs)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import instances
+from strategies import instances, zero_some_modes
 
 from scheduler.compile import compile_instance
 from scheduler.errors import UnsupportedFeatureError
@@ -51,25 +51,7 @@ def rich_instances(draw: st.DrawFn) -> Instance:
     sometimes of zero duration."""
     inst = draw(instances(energy_caps=True))
     if draw(st.integers(0, 3)) == 0:
-        jobs = tuple(
-            dataclasses.replace(
-                job,
-                operations=tuple(
-                    dataclasses.replace(
-                        op,
-                        modes=tuple(
-                            dataclasses.replace(m, duration=0)
-                            if draw(st.integers(0, 4)) == 0
-                            else m
-                            for m in op.modes
-                        ),
-                    )
-                    for op in job.operations
-                ),
-            )
-            for job in inst.jobs
-        )
-        inst = dataclasses.replace(inst, jobs=jobs)
+        inst = zero_some_modes(inst, lambda: draw(st.integers(0, 4)) == 0)
     if draw(st.booleans()):
         steps = draw(st.lists(st.sampled_from((0.0, 6.0, 12.0, 30.0)), min_size=1, max_size=3))
         cap = Profile(tuple((i * 5, v) for i, v in enumerate(steps)), period=5 * len(steps) + 3)

@@ -4,12 +4,10 @@ never worse than where it started."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import instances
+from strategies import instances, zero_some_modes
 
 from scheduler.compile import compile_instance
 from scheduler.io import load
@@ -47,23 +45,7 @@ def plain_instances(draw: st.DrawFn, horizon: bool = False) -> Instance:
     )
     if not draw(st.integers(0, 3)):
         zero = draw(st.randoms(use_true_random=False))
-        jobs = tuple(
-            dataclasses.replace(
-                job,
-                operations=tuple(
-                    dataclasses.replace(
-                        op,
-                        modes=tuple(
-                            dataclasses.replace(m, duration=0) if zero.random() < 0.2 else m
-                            for m in op.modes
-                        ),
-                    )
-                    for op in job.operations
-                ),
-            )
-            for job in inst.jobs
-        )
-        inst = dataclasses.replace(inst, jobs=jobs)
+        inst = zero_some_modes(inst, lambda: zero.random() < 0.2)
     return inst
 
 

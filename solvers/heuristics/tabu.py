@@ -102,6 +102,26 @@ def make_tabu_state(p: Problem, mode: np.ndarray, start: np.ndarray, seed: int) 
 
 
 @njit(cache=True)
+def _ready(p: Problem, st: TabuState, o: int) -> int:
+    """Earliest start of op o by its release and precedence predecessors (current heads)."""
+    r = p.op_release[o]
+    for a in range(p.pred_ptr[o], p.pred_ptr[o + 1]):
+        y = p.pred_op[a]
+        r = max(r, st.head[y] + st.dur[y] + p.pred_lag[a])
+    return r
+
+
+@njit(cache=True)
+def _after(p: Problem, st: TabuState, o: int) -> int:
+    """Longest path from op o's end through its precedence successors (current tails)."""
+    q = 0
+    for a in range(p.succ_ptr[o], p.succ_ptr[o + 1]):
+        x = p.succ_op[a]
+        q = max(q, p.succ_lag[a] + st.dur[x] + st.tail[x])
+    return q
+
+
+@njit(cache=True)
 def _longest_paths(p: Problem, st: TabuState) -> int:
     """Heads and tails of the current orders (bind/by_machine: what sets each head); returns
     the makespan, or -1 when the orders and the precedences form a cycle."""
@@ -147,36 +167,13 @@ def _longest_paths(p: Problem, st: TabuState) -> int:
         return -1
     for i in range(n - 1, -1, -1):
         o = st.queue[i]
-        q = 0
-        for a in range(p.succ_ptr[o], p.succ_ptr[o + 1]):
-            x = p.succ_op[a]
-            q = max(q, p.succ_lag[a] + st.dur[x] + st.tail[x])
+        q = _after(p, st, o)
         m = st.mach[o]
         if m >= 0 and st.pos[o] + 1 < st.cnt[m]:
             x = st.seq[m, st.pos[o] + 1]
             q = max(q, st.dur[x] + st.tail[x])
         st.tail[o] = q
     return makespan
-
-
-@njit(cache=True)
-def _ready(p: Problem, st: TabuState, o: int) -> int:
-    """Earliest start of op o by its release and precedence predecessors (current heads)."""
-    r = p.op_release[o]
-    for a in range(p.pred_ptr[o], p.pred_ptr[o + 1]):
-        y = p.pred_op[a]
-        r = max(r, st.head[y] + st.dur[y] + p.pred_lag[a])
-    return r
-
-
-@njit(cache=True)
-def _after(p: Problem, st: TabuState, o: int) -> int:
-    """Longest path from op o's end through its precedence successors (current tails)."""
-    q = 0
-    for a in range(p.succ_ptr[o], p.succ_ptr[o + 1]):
-        x = p.succ_op[a]
-        q = max(q, p.succ_lag[a] + st.dur[x] + st.tail[x])
-    return q
 
 
 @njit(cache=True)
