@@ -14,9 +14,10 @@ MACHINE_SELECTIONS = ("earliest_finish", "least_energy")
 OPTIONS = {
     "rule": f"'all' (default: every rule, the best kept) or one of {', '.join(RULES)}",
     "machine_selection": "'earliest_finish' (default) or 'least_energy'",
-    "local_search": "bool (default True): anneal from the best rule's schedule",
+    "local_search": "bool (default True): improve the best rule's schedule (tabu search for the "
+    "makespan of a plain shop, else annealing)",
     "scheme": f"'all' (default) or one of {', '.join(SCHEMES)}: the generation schemes tried",
-    "iterations": "int > 0: local-search moves per run (default: until the time limit; "
+    "iterations": "int > 0: local-search moves evaluated per run (default: until the time limit; "
     "without one, 2,000,000 / operations, at most 20,000)",
     "bounds": "dict {term: max value}: only schedules with every such term <= its bound",
 }
