@@ -202,8 +202,7 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int) -> int:
     st = make_state(p, run.levels, run.caps, best.seq, best.assign, best.defer, seed)
     if start_search(p, w, st, LS_SCHEME, best.least_energy) == FAILED:
         return 0
-    default = max(100, min(DEFAULT_MOVES[0], DEFAULT_MOVES[1] // max(1, p.n_ops)))
-    budget = opts.iterations or (default if run.deadline is None else None)
+    budget = _move_budget(run, opts)
     makespan_first = any(t == "makespan" for t, _ in run.config.objective.levels[0])
     restart_after = max(2000, 20 * p.n_ops)
     chunk = 64
@@ -225,6 +224,13 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int) -> int:
         if improved:
             run.offer(_from_state(st, best.least_energy))
     return int(st.counters[1])
+
+
+def _move_budget(run: _Run, opts: HeuristicOptions) -> int | None:
+    """Moves a local search may evaluate: the `iterations` option, else a default when there
+    is no time limit, else None (until the time limit)."""
+    default = max(100, min(DEFAULT_MOVES[0], DEFAULT_MOVES[1] // max(1, run.p.n_ops)))
+    return opts.iterations or (default if run.deadline is None else None)
 
 
 def _tabu_applies(run: _Run) -> bool:
@@ -250,13 +256,14 @@ def _tabu(run: _Run, opts: HeuristicOptions, seed: int) -> int:
     if not start_tabu(p, st):
         return 0
     _offer_tabu(run, st)  # its earliest starts may already end sooner
-    default = max(100, min(DEFAULT_MOVES[0], DEFAULT_MOVES[1] // max(1, p.n_ops)))
-    budget = opts.iterations or (default if run.deadline is None else None)
+    budget = _move_budget(run, opts)
     stall = TABU_STALL[0] + TABU_STALL[1] * p.n_ops
     chunk = 64
-    while not run.finished() and (budget is None or st.counters[1] < budget):
-        if st.counters[3]:  # no move left (see tabu.OPTIMAL and tabu.STUCK)
-            break
+    while (
+        not run.finished()
+        and not st.counters[3]  # no move left (see tabu.OPTIMAL and tabu.STUCK)
+        and (budget is None or st.counters[1] < budget)
+    ):
         size = chunk if budget is None else min(chunk, budget - int(st.counters[1]))
         tick = time.perf_counter()
         improved = tabu_search(p, st, size, stall)
