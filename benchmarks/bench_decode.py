@@ -23,15 +23,18 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from scheduler.compile import compile_instance
+from scheduler.core.compile import compile_instance
+from scheduler.core.model import Instance, Job, Machine, Mode, Operation
+from scheduler.core.objective import Objective
 from scheduler.io import load
 from scheduler.io.atomic import atomic_write
-from scheduler.model import Instance, Job, Machine, Mode, Operation
-from scheduler.objective import Objective
-from solvers.heuristics import reference
 from solvers.heuristics.decode import APPEND, FAILED, RULES, SCHEMES, STATIC, decode
 from solvers.heuristics.plain import decode_plain
 from solvers.heuristics.problem import Problem, Workspace, make_problem, make_workspace
+
+# the pure-Python reference decoder lives with the tests that check the kernels against it
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "solvers" / "heuristics"))
+import reference_decoder as reference  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 FIRST_CALL = "from solvers.heuristics.warmup import first_call_seconds; print(first_call_seconds())"

@@ -30,12 +30,12 @@ from typing import Any
 
 import pandas as pd
 
+from scheduler.core.model import Instance
+from scheduler.core.result import Progress, Result
+from scheduler.core.schedule import Schedule
+from scheduler.core.solve import solve
 from scheduler.io import load
 from scheduler.io.atomic import atomic_write
-from scheduler.model import Instance
-from scheduler.result import Progress, Result
-from scheduler.schedule import Schedule
-from scheduler.solve import solve
 
 ROOT = Path(__file__).resolve().parent
 ENERGY = ROOT / "instances/energy"

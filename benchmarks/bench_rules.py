@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from scheduler.bench_suites import default_root, resolve
-from scheduler.compile import compile_instance
+from scheduler.bench.suites import default_root, resolve
+from scheduler.core.compile import compile_instance
+from scheduler.core.solve import solve
 from scheduler.io import atomic_write, load
-from scheduler.solve import solve
 from solvers.heuristics.decode import RULES
 
 

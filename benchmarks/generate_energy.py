@@ -33,7 +33,7 @@ Choices and their sources:
   one (among starts at the first fit and at the next solar dips, the least carbon that ends
   within ECO_SLACK x the earliest end). The cap is CAP_POSITION of the way from the aware to
   the unaware carbon, rounded up to 0.1 kg: feasible (the aware schedule, checked by
-  `scheduler.validate`, meets it) and binding (the carbon-unaware schedule does not).
+  `scheduler.core.validate`, meets it) and binding (the carbon-unaware schedule does not).
 """
 
 from __future__ import annotations
@@ -46,14 +46,14 @@ from pathlib import Path
 
 import numpy as np
 
-from scheduler.compile import CompiledInstance, compile_instance, dense_profile
+from scheduler.core.compile import CompiledInstance, compile_instance, dense_profile
+from scheduler.core.kpi import compute_kpis
+from scheduler.core.model import Energy, Instance, Machine, Mode, Profile
+from scheduler.core.schedule import Schedule
+from scheduler.core.validate import validate
 from scheduler.io.atomic import atomic_write
 from scheduler.io.formats import load
 from scheduler.io.instance_json import write_json
-from scheduler.kpi import compute_kpis
-from scheduler.model import Energy, Instance, Machine, Mode, Profile
-from scheduler.schedule import Schedule
-from scheduler.validate import validate
 
 ROOT = Path(__file__).resolve().parent
 SOURCES = [ROOT / f"instances/fjsp/brandimarte/mk{i:02d}.fjs" for i in range(1, 11)] + [

@@ -20,8 +20,8 @@ from types import MappingProxyType
 
 import numpy as np
 
+from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation
 from scheduler.io import write_json
-from scheduler.model import Energy, Instance, Job, Machine, Mode, Operation
 
 CENTRE_SIZE = 5  # machines per work centre
 FAMILIES = 6  # product families (setup classes)

@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 from generate_plant import generate_plant  # a sibling script: run as python benchmarks/scale.py
 
-from scheduler.bench import BenchSettings, parse_solvers, run_bench
-from scheduler.bench_suites import BenchInstance
+from scheduler.bench.runner import BenchSettings, parse_solvers, run_bench
+from scheduler.bench.suites import BenchInstance
 from scheduler.io import write_json
 from scheduler.io.atomic import atomic_write
 

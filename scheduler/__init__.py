@@ -6,8 +6,17 @@ result = scheduler.solve(inst, solver="cpsat", objective="makespan", time_limit=
 assert not scheduler.validate(inst, result.schedule)
 """
 
-from scheduler.compile import CompiledInstance, compile_instance
-from scheduler.errors import InstanceError, SolverNotFoundError, UnsupportedFeatureError
+from scheduler.core.compile import CompiledInstance, compile_instance
+from scheduler.core.errors import InstanceError, SolverNotFoundError, UnsupportedFeatureError
+from scheduler.core.kpi import compute_kpis
+from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
+from scheduler.core.objective import Objective
+from scheduler.core.protocol import SolveConfig, Solver
+from scheduler.core.registry import available_solvers, get_solver
+from scheduler.core.result import Progress, Result
+from scheduler.core.schedule import Assignment, Schedule
+from scheduler.core.solve import InvalidScheduleError, solve
+from scheduler.core.validate import Violation, validate
 from scheduler.io import (
     from_frames,
     load,
@@ -19,14 +28,6 @@ from scheduler.io import (
     write_schedule_csv,
     write_summary,
 )
-from scheduler.kpi import compute_kpis
-from scheduler.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
-from scheduler.objective import Objective
-from scheduler.registry import available_solvers, get_solver
-from scheduler.result import Progress, Result, SolveConfig, Solver
-from scheduler.schedule import Assignment, Schedule
-from scheduler.solve import InvalidScheduleError, solve
-from scheduler.validate import Violation, validate
 
 __all__ = [
     "Assignment",

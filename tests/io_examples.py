@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-INSTANCES = ROOT / "benchmarks" / "instances"
+from paths import ROOT
 
 
 def design_example() -> dict[str, Any]:

@@ -19,7 +19,8 @@ from types import MappingProxyType
 
 from hypothesis import strategies as st
 
-from scheduler.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
+from scheduler.core.compile import compile_instance
+from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
 
 FAMILIES = ("A", "B", "C")
 WEIGHTS = (1.0, 2.0, 0.5, 1.5, 3.0)
@@ -197,3 +198,13 @@ def zero_some_modes(inst: Instance, pick: Callable[[], bool]) -> Instance:
         for job in inst.jobs
     )
     return dataclasses.replace(inst, jobs=jobs)
+
+
+def limits_are_loose(inst: Instance) -> bool:
+    """Whether every deadline and the given horizon are at least the derived horizon, which a
+    serial schedule always meets (DESIGN section 11): then a list schedule always fits."""
+    serial = compile_instance(dataclasses.replace(inst, horizon=None)).horizon
+    limits = [j.deadline for j in inst.jobs if j.deadline is not None]
+    if inst.horizon is not None:
+        limits.append(inst.horizon)
+    return all(limit >= serial for limit in limits)

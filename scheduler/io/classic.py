@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scheduler.errors import InstanceError
+from scheduler.core.errors import InstanceError
+from scheduler.core.model import Instance, Job, Machine, Mode, Operation
 from scheduler.io.text import read_text
-from scheduler.model import Instance, Job, Machine, Mode, Operation
 
 _Token = tuple[str, int]  # (text, 1-based line number)
 _Lines = list[tuple[list[str], int]]  # the words of each data line, with its line number

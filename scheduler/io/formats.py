@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from scheduler.errors import InstanceError
+from scheduler.core.errors import InstanceError
+from scheduler.core.model import Instance
 from scheduler.io.classic import read_fjsp, read_jssp
 from scheduler.io.instance_json import read_json
-from scheduler.model import Instance
 
 READERS: dict[str, Callable[[Path], Instance]] = {
     "json": read_json,

@@ -27,10 +27,10 @@ from typing import Any
 
 import pandas as pd
 
-from scheduler.errors import InstanceError
+from scheduler.core.errors import InstanceError
+from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
 from scheduler.io.instance_json import energy_from_dict, profile_to_dict
 from scheduler.io.values import as_int, as_num, show
-from scheduler.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
 
 RES_PREFIX = "res:"
 _Row = tuple[str, dict[str, Any]]  # (where, cells)

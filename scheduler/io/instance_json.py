@@ -11,11 +11,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any
 
-from scheduler.errors import InstanceError
+from scheduler.core.errors import InstanceError
+from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
 from scheduler.io.atomic import atomic_write
 from scheduler.io.text import decode, read_text
 from scheduler.io.values import as_id, as_int, as_list, as_num, plain_number, show
-from scheduler.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
 
 TOP_KEYS = (
     "name",

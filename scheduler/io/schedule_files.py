@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from scheduler.errors import InstanceError
+from scheduler.core.errors import InstanceError
+from scheduler.core.model import Instance
+from scheduler.core.result import Result
+from scheduler.core.schedule import Assignment, Schedule
 from scheduler.io.atomic import atomic_write
 from scheduler.io.text import read_text
-from scheduler.model import Instance
-from scheduler.result import Result
-from scheduler.schedule import Assignment, Schedule
 
 ID_COLUMNS = ("job", "operation", "machine")
 INT_COLUMNS = ("mode", "start", "end")

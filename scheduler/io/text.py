@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scheduler.errors import InstanceError
+from scheduler.core.errors import InstanceError
 
 
 def read_text(path: str | Path) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import Any
 
-from scheduler.errors import InstanceError
+from scheduler.core.errors import InstanceError
 
 
 def show(value: Any) -> str:

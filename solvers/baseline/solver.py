@@ -15,10 +15,10 @@ import time
 import numpy as np
 from ortools.sat.python import cp_model
 
-from scheduler.compile import CompiledInstance
-from scheduler.errors import UnsupportedFeatureError
-from scheduler.result import Progress, Result, SolveConfig, Status, close_trajectory
-from scheduler.schedule import Schedule
+from scheduler.core.compile import CompiledInstance
+from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
+from scheduler.core.result import Progress, Result, Status, close_trajectory
+from scheduler.core.schedule import Schedule
 
 NAME = "baseline"
 STATUS: dict[cp_model.CpSolverStatus, Status] = {
@@ -28,38 +28,23 @@ STATUS: dict[cp_model.CpSolverStatus, Status] = {
 }
 
 
-def refuse_unsupported(compiled: CompiledInstance, config: SolveConfig) -> None:
-    """Raise UnsupportedFeatureError for anything the plain sample formulation leaves out."""
-    what = "the baseline solver (OR-Tools' plain job-shop sample) does not model"
-    if str(config.objective) != "makespan":
-        raise UnsupportedFeatureError(f"{what} the objective {str(config.objective)!r}")
-    if config.options:
-        raise UnsupportedFeatureError(
-            f"{what} options (given: {', '.join(sorted(config.options))})"
-        )
-    refusals = [
-        (compiled.has_setups, "setup times"),
-        (compiled.has_resources, "renewable resources"),
-        (compiled.has_unavailability, "machine unavailability windows"),
-        (compiled.power_cap_start.size > 0, "a power cap"),
-        (not np.isnan(compiled.carbon_cap_kg), "a carbon cap"),
-    ]
-    for present, feature in refusals:
-        if present:
-            raise UnsupportedFeatureError(f"{what} {feature}")
-
-
 class ProgressRecorder(cp_model.CpSolverSolutionCallback):
     """Record each improving solution as a Progress point and forward it to `on_progress`
-    (shared by the OR-Tools-based peers)."""
+    (shared by the OR-Tools-based peers); values are multiplied by `scale`, the objective's
+    weight when the model minimises the bare term."""
 
-    def __init__(self, config: SolveConfig) -> None:
+    def __init__(self, config: SolveConfig, scale: float = 1.0) -> None:
         super().__init__()
         self.config = config
+        self.scale = scale
         self.trajectory: list[Progress] = []
 
     def on_solution_callback(self) -> None:
-        point = Progress(self.wall_time, self.objective_value, self.best_objective_bound)
+        point = Progress(
+            self.wall_time,
+            self.scale * self.objective_value,
+            self.scale * self.best_objective_bound,
+        )
         self.trajectory.append(point)
         if self.config.on_progress is not None:
             self.config.on_progress(point)
@@ -117,10 +102,16 @@ class BaselineSolver:
     """OR-Tools' job-shop sample formulation with default CP-SAT parameters and no hints."""
 
     name = NAME
+    capabilities = Capabilities(
+        features=frozenset({"alternative_modes", "precedence_lags", "releases", "deadlines"}),
+        terms=frozenset({"makespan"}),
+        lexicographic=False,
+        weighted_sums=False,
+    )
 
     def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
         """Build the sample model, solve it within the time limit, return the best schedule."""
-        refuse_unsupported(compiled, config)
+        check_supported(self, compiled, config)
         started = time.perf_counter()
         c = compiled
         model, starts, presence = build_model(c)
@@ -130,7 +121,8 @@ class BaselineSolver:
         if config.workers is not None:
             solver.parameters.num_workers = config.workers
         solver.parameters.random_seed = config.seed
-        recorder = ProgressRecorder(config)
+        weight = config.objective.levels[0][0][1]  # makespan=W scales the value and bound
+        recorder = ProgressRecorder(config, weight)
         status = STATUS.get(solver.solve(model, recorder), "unknown")
         result = Result(
             status=status,
@@ -151,8 +143,8 @@ class BaselineSolver:
             )
             start = np.array([solver.value(s) for s in starts], dtype=np.int64)
             result.schedule = Schedule.from_arrays(c, mode, start)
-            result.objective = float(solver.objective_value)
-            result.bound = float(solver.best_objective_bound)
+            result.objective = weight * float(solver.objective_value)
+            result.bound = weight * float(solver.best_objective_bound)
             result.objectives = [result.objective]
             close_trajectory(result.trajectory, solver.wall_time, result.objective, result.bound)
         result.wall_time_s = time.perf_counter() - started

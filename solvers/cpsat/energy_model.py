@@ -1,6 +1,6 @@
 """The energy part of the cpsat model: the power cap, the carbon cap, and the energy objective
 terms (energy, energy_cost, carbon, idle_energy) as integer expressions in model units, built
-from the blocks of `solvers.cpsat.energy` only where the instance, objective or bounds need
+from the blocks of `solvers.cpsat.energy_blocks` only where the instance, objective or bounds need
 them, with the values a schedule gives every variable they add (for complete hints)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from fractions import Fraction
 import numpy as np
 from ortools.sat.python import cp_model
 
-from scheduler.compile import CompiledInstance
-from solvers.cpsat.energy import (
+from scheduler.core.compile import CompiledInstance
+from solvers.cpsat.energy_blocks import (
     IdleEnergy,
     ProfileCost,
     add_carbon_cap,
@@ -30,7 +30,7 @@ from solvers.cpsat.model import SchedulingModel
 def term_units(c: CompiledInstance) -> dict[str, int]:
     """Model units per real unit of each energy term: per kWh (energy, idle energy), per
     currency unit (energy_cost) and per kg (carbon); exact for decimal data (see
-    `solvers.cpsat.energy.quantity_scale`), 1 for a term that is 0 without its profile."""
+    `solvers.cpsat.energy_blocks.quantity_scale`), 1 for a term that is 0 without its profile."""
     kwh = quantity_scale(c)
     cost = quantity_scale(c, c.tariff_value) if c.tariff_start.size else 1
     carbon = quantity_scale(c, c.carbon_value) if c.carbon_start.size else 1

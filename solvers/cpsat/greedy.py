@@ -10,8 +10,8 @@ import bisect
 
 import numpy as np
 
-from scheduler.compile import CompiledInstance, dense_profile
-from solvers.cpsat.energy import power_scale, power_units
+from scheduler.core.compile import CompiledInstance, dense_profile
+from solvers.cpsat.energy_blocks import power_scale, power_units
 
 CANDIDATES = 16  # ready operations compared at each step (the earliest-ready ones)
 CARBON_SLACKS = (1.5, 2.0, 3.0, 5.0)  # later completions accepted for less carbon (x earliest)

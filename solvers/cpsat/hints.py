@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from ortools.sat.python import cp_model
 
-from scheduler.compile import CompiledInstance
+from scheduler.core.compile import CompiledInstance
 from solvers.cpsat.energy_model import EnergyModel
 from solvers.cpsat.model import DEPOT, SchedulingModel, setup_ticks
 from solvers.cpsat.objectives import ObjectiveVariables, objective_hints

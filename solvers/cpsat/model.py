@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
-from scheduler.compile import CompiledInstance
+from scheduler.core.compile import CompiledInstance
 
 DEPOT = -1  # the machine's start/end node in a setup circuit
 

@@ -11,10 +11,11 @@ from fractions import Fraction
 import numpy as np
 from ortools.sat.python import cp_model
 
-from scheduler.compile import CompiledInstance
-from scheduler.errors import UnsupportedFeatureError
-from scheduler.objective import ENERGY_TERMS, TERMS, Objective
-from solvers.cpsat.energy import exact
+from scheduler.core.compile import CompiledInstance
+from scheduler.core.errors import UnsupportedFeatureError
+from scheduler.core.objective import Objective
+from scheduler.core.terms import ENERGY_TERMS, TERMS
+from solvers.cpsat.energy_blocks import exact
 
 MAX_DECIMALS = 6  # weights are scaled by at most 10**6 to become integers
 TOLERANCE = 1e-9

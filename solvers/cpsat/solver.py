@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
-from scheduler.compile import CompiledInstance
-from scheduler.objective import parse_bounds
-from scheduler.result import Progress, Result, SolveConfig, Status, close_trajectory
-from scheduler.schedule import Schedule
-from scheduler.validate import validate
+from scheduler.core.compile import CompiledInstance
+from scheduler.core.objective import parse_bounds
+from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
+from scheduler.core.result import Progress, Result, Status, close_trajectory
+from scheduler.core.schedule import Schedule
+from scheduler.core.validate import validate
 from solvers.cpsat.energy_model import add_energy, term_units
-from solvers.cpsat.features import check_options, check_size, configure
 from solvers.cpsat.greedy import greedy_schedule
 from solvers.cpsat.hints import hint_solution, schedule_hints, set_hints
 from solvers.cpsat.model import SchedulingModel, build_model, infeasibility, time_windows
@@ -31,6 +31,7 @@ from solvers.cpsat.objectives import (
     integer_levels,
     level_expression,
 )
+from solvers.cpsat.options import OPTIONS, check_options, check_size, configure
 from solvers.cpsat.terms import schedule_terms
 
 REL_TOL = 1e-9  # objective values closer than this (relative) count as equal
@@ -102,9 +103,11 @@ class CpSatSolver:
     """OR-Tools CP-SAT over the compiled arrays (see solvers.cpsat.model for the model)."""
 
     name = "cpsat"
+    capabilities = Capabilities(options=OPTIONS)
 
     def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
         """Solve `compiled` for `config.objective`, with every term <= its `bounds` option."""
+        check_supported(self, compiled, config)
         started = time.perf_counter()
         check_options(config.options)
         check_size(compiled, config.options)

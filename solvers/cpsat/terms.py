@@ -6,20 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from scheduler.compile import CompiledInstance
-
-
-def _integral(starts: np.ndarray, values: np.ndarray, horizon: int, x: np.ndarray) -> np.ndarray:
-    """Sum of the unrolled step profile over the ticks [0, x) for every x in `x`."""
-    widths = np.diff(np.append(starts, max(horizon, int(x.max(initial=0)))))
-    cumulative = np.concatenate(([0.0], np.cumsum(values * widths)))
-    i = np.searchsorted(starts, x, side="right") - 1
-    return cumulative[i] + values[i] * (x - starts[i])
+from scheduler.core.compile import CompiledInstance
+from solvers.profiles import step_integrals
 
 
 def schedule_terms(c: CompiledInstance, mode: np.ndarray, start: np.ndarray) -> dict[str, float]:
-    """Every term of `scheduler.objective.TERMS` for the schedule (global mode and start per
-    operation), with the semantics of `scheduler.kpi.compute_kpis` (every job has operations,
+    """Every term of `scheduler.core.terms.TERMS` for the schedule (global mode and start per
+    operation), with the semantics of `scheduler.core.kpi.compute_kpis` (every job has operations,
     as the instance checks require)."""
     duration = c.mode_duration[mode]
     end = start + duration
@@ -32,9 +25,7 @@ def schedule_terms(c: CompiledInstance, mode: np.ndarray, start: np.ndarray) -> 
     def profile_sum(starts: np.ndarray, values: np.ndarray) -> float:
         if starts.size == 0:
             return 0.0
-        ticks = _integral(starts, values, c.horizon, end) - _integral(
-            starts, values, c.horizon, start
-        )
+        ticks = step_integrals(starts, values, start, end)
         return float(np.dot(kwh_per_tick, ticks))
 
     machine = c.mode_machine[mode]

@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import njit
 
-from solvers.heuristics.evaluate import step_integral, violation
+from solvers.heuristics.evaluate import violation
 from solvers.heuristics.plain import decode_plain, preferred, rank_table
 from solvers.heuristics.problem import (
     ABORTED,
@@ -36,6 +36,7 @@ from solvers.heuristics.problem import (
     Problem,
     Workspace,
 )
+from solvers.profiles import step_integral
 
 ACTIVE, NONDELAY = 1, 2
 SCHEMES = {"serial": SERIAL, "append": APPEND, "active": ACTIVE, "nondelay": NONDELAY}
@@ -107,15 +108,26 @@ def decode(
     or ABORTED once more than `max_places` > 0 placements were computed (a time cap for the
     active and non-delay schemes, which place each eligible op again after relevant commits).
 
-    Static priorities that are ranks (the local search's) on a plain instance go to the
-    fast decoder of `plain`, which gives the same schedule.
-    The helpers are closures: Numba inlines them with no reference counting, whereas passing
-    the two array tuples to separate functions costs about a microsecond per call."""
+    It is deliberately one function, for speed: it is the local search's inner loop, and its
+    helpers are closures that Numba inlines with no reference counting, whereas passing the
+    two array tuples to separate functions costs about a microsecond per call. Its parts, in
+    order (each marked `# -- part: ...`):
+    1. fast path: static ranks (the local search's) on a plain instance go to the decoder of
+       `plain`, which gives the same schedule;
+    2. placement: setups, windows, machine gaps, resources and power cap -> earliest start;
+    3. energy deferral: a power-hungry op's cheapest start within its slack;
+    4. mode choice: the mode (and start) of an op;
+    5. eligible ops: the heap or list of ops whose predecessors are all placed, commit, take;
+    6. reset of the workspace;
+    7. main loop: take and place ops, commit one, drop placements a commit made stale;
+    8. the violation of the finished schedule."""
 
+    # -- part: fast path
     serial = scheme == SERIAL or scheme == APPEND  # take the op first, then place it
     if p.plain and serial and rule == STATIC and not defer.any() and rank_table(prio, w.rank_op):
         return decode_plain(p, w, scheme == APPEND, prio, w.rank_op, assign, least_energy)
 
+    # -- part: placement
     def setup(m: int, before: int, after: int) -> int:
         """Setup on machine m from family `before` to `after` (-1: no family, no setup)."""
         if before < 0 or after < 0:
@@ -212,6 +224,7 @@ def decode(
             t = u + 1
         return -1
 
+    # -- part: energy deferral
     def price(k: int, s: int) -> float:
         """Tariff and carbon of mode k started at s, weighted as the energy rule prices them."""
         e = s + p.mode_duration[k]
@@ -294,6 +307,7 @@ def decode(
             c, src, i, half = next_candidate(d, s0, lst, src, i, half)
         return best_s
 
+    # -- part: mode choice
     def place_op(o: int) -> tuple[int, int]:
         """(mode, start) of op o: its assigned mode, else the mode finishing first (ties: less
         energy) or using least energy (ties: finishing first); (-1, -1) if none fits."""
@@ -311,6 +325,7 @@ def decode(
                 best_k, best_s, best_e, best_kwh = k, s, e, kwh
         return best_k, best_s
 
+    # -- part: eligible ops
     use_heap = serial and rule == STATIC  # the search's case: a binary heap
 
     def before(key_a: float, a: int, key_b: float, b: int) -> bool:
@@ -439,7 +454,7 @@ def decode(
         w.elig[best_i] = w.elig[w.state[1]]
         return o
 
-    # reset: time lines are restored only where the last decode used them
+    # -- part: reset (time lines are restored only where the last decode used them)
     used = w.state[0]
     for r in range(p.n_res):
         w.res_rem[r, :used] = p.res_capacity[r]
@@ -459,6 +474,7 @@ def decode(
     for j in range(p.n_jobs):
         w.job_ops_left[j] = p.job_op_ptr[j + 1] - p.job_op_ptr[j]
 
+    # -- part: main loop
     # active and non-delay keep each eligible op's placement until a commit may change it: one
     # on a machine it can use (setups may even make it earlier), one overlapping it in time
     # when resources or a power cap couple ops, any commit when deferring (which reads the
@@ -502,4 +518,5 @@ def decode(
                 stale = stale or p.mode_machine[k] == m
             if stale:
                 w.cand_mode[x] = -1
+    # -- part: violation
     return violation(p, w.start, w.end, w.mode)

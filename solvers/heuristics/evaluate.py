@@ -1,4 +1,4 @@
-"""Objective terms of a decoded schedule (Numba), in the order of `scheduler.objective.TERMS`,
+"""Objective terms of a decoded schedule (Numba), indexed as in `scheduler.core.terms`,
 and the lexicographic comparison the search uses."""
 
 from __future__ import annotations
@@ -8,29 +8,21 @@ import math
 import numpy as np
 from numba import njit
 
+from scheduler.core.terms import TERM_INDEX, TERMS
 from solvers.heuristics.problem import CARBON_TOL, Problem
+from solvers.profiles import step_integral
 
-N_TERMS = 7  # makespan, weighted_tardiness, total_flow_time, energy, energy_cost, carbon, idle
+N_TERMS = len(TERMS)
+# term positions in the value arrays (Numba freezes these globals as constants)
+MAKESPAN = TERM_INDEX["makespan"]
+WEIGHTED_TARDINESS = TERM_INDEX["weighted_tardiness"]
+TOTAL_FLOW_TIME = TERM_INDEX["total_flow_time"]
+ENERGY = TERM_INDEX["energy"]
+ENERGY_COST = TERM_INDEX["energy_cost"]
+CARBON = TERM_INDEX["carbon"]
+IDLE_ENERGY = TERM_INDEX["idle_energy"]
 REL_EQ = 1e-9  # level values closer than this (relative) count as equal
 BOUND_TOL = 1e-10  # relative slack on the `bounds` option
-
-
-@njit(cache=True)
-def step_integral(starts: np.ndarray, values: np.ndarray, a: int, b: int) -> float:
-    """Sum of an unrolled step profile over the ticks of [a, b) (0 for an empty profile); the
-    last value holds past the unrolled range. Summed piece by piece, so a window and its
-    shift by whole periods give bitwise equal sums (ties between days stay ties)."""
-    if starts.size == 0 or b <= a:
-        return 0.0
-    i = np.searchsorted(starts, a, side="right") - 1
-    total = 0.0
-    t = a
-    while t < b:
-        stop = b if i + 1 >= starts.size else min(b, starts[i + 1])
-        total += values[i] * (stop - t)
-        t = stop
-        i += 1
-    return total
 
 
 @njit(cache=True)
@@ -82,27 +74,27 @@ def terms(p: Problem, start: np.ndarray, mode: np.ndarray, out: np.ndarray) -> N
             done = max(done, start[o] + p.mode_duration[mode[o]])
         if done < 0:
             continue
-        out[0] = max(out[0], float(done))
+        out[MAKESPAN] = max(out[MAKESPAN], float(done))
         if p.job_due[j] >= 0:
-            out[1] += p.job_weight[j] * max(0, done - p.job_due[j])
-        out[2] += done - p.job_release[j]
+            out[WEIGHTED_TARDINESS] += p.job_weight[j] * max(0, done - p.job_due[j])
+        out[TOTAL_FLOW_TIME] += done - p.job_release[j]
     for o in range(p.n_ops):
         k = mode[o]
         s = start[o]
         e = s + p.mode_duration[k]
-        out[3] += p.mode_kwh[k]
+        out[ENERGY] += p.mode_kwh[k]
         if p.tariff_start.size > 0 and p.mode_power[k] > 0:
             area = step_integral(p.tariff_start, p.tariff_value, s, e)
-            out[4] += p.mode_power[k] * p.hours_per_tick * area
+            out[ENERGY_COST] += p.mode_power[k] * p.hours_per_tick * area
         m = p.mode_machine[k]
         first[m] = s if first[m] < 0 else min(first[m], s)
         last[m] = max(last[m], e)
         busy[m] += e - s
-    out[5] = processing_carbon(p, start, mode)
+    out[CARBON] = processing_carbon(p, start, mode)
     for m in range(p.n_machines):
         if first[m] >= 0:
             idle = last[m] - first[m] - busy[m]
-            out[6] += p.idle_power[m] * max(0, idle) * p.hours_per_tick
+            out[IDLE_ENERGY] += p.idle_power[m] * max(0, idle) * p.hours_per_tick
 
 
 @njit(cache=True)

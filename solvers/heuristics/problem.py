@@ -11,13 +11,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from scheduler.compile import CompiledInstance, unroll_profile
-from scheduler.model import Profile
-from scheduler.objective import TERMS, Objective
+from scheduler.core.compile import CompiledInstance, unroll_profile
+from scheduler.core.model import Profile
+from scheduler.core.objective import Objective
+from scheduler.core.terms import TERM_INDEX, TERMS, TIME_TERMS
 
 I64 = np.int64
 F64 = np.float64
-TIME_TERMS = frozenset({"makespan", "weighted_tardiness", "total_flow_time"})
 POWER_TOL = 1e-10  # relative slack on the power cap (the validator allows 1e-9)
 CARBON_TOL = 1e-10  # relative slack on the carbon cap
 SERIAL, APPEND, STATIC = 0, 3, 0  # the decoders' codes shared by both (see `decode`)
@@ -26,7 +26,7 @@ ABORTED = -1.0  # what a decode returns when it would exceed its cap on placemen
 
 
 class Problem(NamedTuple):
-    """Read-only arrays of one instance (conventions of `scheduler.compile`), plus what the
+    """Read-only arrays of one instance (conventions of `scheduler.core.compile`), plus what the
     rules and the energy-aware placement derive from them."""
 
     n_ops: int
@@ -291,7 +291,7 @@ def term_caps(bounds: dict[str, float]) -> np.ndarray:
     """[len(TERMS)] upper bounds on the terms (the `bounds` option), inf where none."""
     caps = np.full(len(TERMS), np.inf)
     for term, bound in bounds.items():
-        caps[TERMS.index(term)] = bound
+        caps[TERM_INDEX[term]] = bound
     return caps
 
 
@@ -300,5 +300,5 @@ def level_matrix(objective: Objective) -> np.ndarray:
     out = np.zeros((len(objective.levels), len(TERMS)), dtype=F64)
     for i, level in enumerate(objective.levels):
         for term, w in level:
-            out[i, TERMS.index(term)] = w
+            out[i, TERM_INDEX[term]] = w
     return out

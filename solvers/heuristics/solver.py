@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scheduler.compile import CompiledInstance
-from scheduler.objective import Objective
-from scheduler.result import Progress, Result, SolveConfig, Status
-from scheduler.schedule import Schedule
+from scheduler.core.compile import CompiledInstance
+from scheduler.core.objective import Objective
+from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
+from scheduler.core.result import Progress, Result, Status
+from scheduler.core.schedule import Schedule
+from solvers.heuristics.annealing import SearchState, anneal, make_state, start_search
 from solvers.heuristics.decode import (
     ABORTED,
     ENERGY,
@@ -28,7 +30,7 @@ from solvers.heuristics.decode import (
     decode,
 )
 from solvers.heuristics.evaluate import N_TERMS, relative_delta, score, violation
-from solvers.heuristics.options import HeuristicOptions, parse_options
+from solvers.heuristics.options import OPTIONS, HeuristicOptions, parse_options
 from solvers.heuristics.problem import (
     Problem,
     Workspace,
@@ -37,7 +39,6 @@ from solvers.heuristics.problem import (
     make_workspace,
     term_caps,
 )
-from solvers.heuristics.search import SearchState, anneal, make_state, start_search
 from solvers.heuristics.tabu import (
     TabuState,
     make_tabu_state,
@@ -326,10 +327,12 @@ class HeuristicSolver:
     """Dispatching rules decoded by Numba schedule generation schemes, then local search."""
 
     name = "heuristic"
+    capabilities = Capabilities(options=OPTIONS)
 
     def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
         """Best rule schedule improved by local search until the time limit (see the module).
         The clock starts here: a first call that compiles the kernels eats into the limit."""
+        check_supported(self, compiled, config)
         started = time.perf_counter()
         opts = parse_options(config.options)
         first_call = first_call_seconds()

@@ -19,8 +19,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from solvers.heuristics.annealing import _below
 from solvers.heuristics.problem import Problem
-from solvers.heuristics.search import _below
 
 TABU_SIZE = 1 << 16  # hashed tabu attributes (a collision only makes a move tabu early)
 TENURE_MIN = 8

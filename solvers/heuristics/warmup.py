@@ -7,12 +7,12 @@ import time
 
 import numpy as np
 
-from scheduler.compile import compile_instance
-from scheduler.model import Instance, Job, Machine, Mode, Operation
-from scheduler.objective import Objective
+from scheduler.core.compile import compile_instance
+from scheduler.core.model import Instance, Job, Machine, Mode, Operation
+from scheduler.core.objective import Objective
+from solvers.heuristics.annealing import anneal, make_state, start_search
 from solvers.heuristics.decode import SERIAL, STATIC, decode
 from solvers.heuristics.problem import level_matrix, make_problem, make_workspace, term_caps
-from solvers.heuristics.search import anneal, make_state, start_search
 from solvers.heuristics.tabu import make_tabu_state, start_tabu, tabu_search
 
 _first_call_s: list[float] = []

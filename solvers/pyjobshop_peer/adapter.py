@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from scheduler.compile import CompiledInstance
-from scheduler.errors import UnsupportedFeatureError
-from scheduler.objective import Objective
+from scheduler.core.compile import CompiledInstance
+from scheduler.core.errors import UnsupportedFeatureError
+from scheduler.core.objective import Objective
 
 WHAT = "the pyjobshop peer does not model"
 TERM_WEIGHTS = {
@@ -27,13 +27,10 @@ TERM_WEIGHTS = {
 
 
 def objective_weights(compiled: CompiledInstance, objective: Objective) -> dict[str, int]:
-    """PyJobShop's `set_objective` keyword weights for a single-level objective, or a refusal."""
-    if len(objective.levels) != 1:
-        raise UnsupportedFeatureError(f"{WHAT} lexicographic objectives ({objective})")
+    """PyJobShop's `set_objective` keyword weights for a single-level objective of the terms in
+    TERM_WEIGHTS (its capabilities refuse others), or a refusal of what the weights cannot say."""
     weights: dict[str, int] = {}
     for term, weight in objective.levels[0]:
-        if term not in TERM_WEIGHTS:
-            raise UnsupportedFeatureError(f"{WHAT} the objective term {term!r}")
         if not float(weight).is_integer():
             raise UnsupportedFeatureError(f"{WHAT} fractional objective weights ({term}={weight})")
         weights[TERM_WEIGHTS[term]] = int(weight)
@@ -52,11 +49,8 @@ def objective_weights(compiled: CompiledInstance, objective: Objective) -> dict[
 
 
 def refuse_unsupported(compiled: CompiledInstance, objective: Objective) -> dict[str, int]:
-    """Refuse what the mapping leaves out; return the objective weights."""
-    if compiled.power_cap_start.size > 0:
-        raise UnsupportedFeatureError(f"{WHAT} a power cap")
-    if not np.isnan(compiled.carbon_cap_kg):
-        raise UnsupportedFeatureError(f"{WHAT} a carbon cap")
+    """Refuse the combinations the mapping leaves out (its capabilities refuse the single
+    features and terms); return the objective weights."""
     if compiled.has_setups and compiled.has_unavailability:
         raise UnsupportedFeatureError(
             f"{WHAT} setups together with unavailability windows (its setups may overlap breaks)"

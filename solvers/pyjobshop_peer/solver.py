@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
-from scheduler.compile import CompiledInstance
-from scheduler.errors import UnsupportedFeatureError
-from scheduler.result import Result, SolveConfig, close_trajectory
-from scheduler.schedule import Schedule
+from scheduler.core.compile import CompiledInstance
+from scheduler.core.errors import UnsupportedFeatureError
+from scheduler.core.protocol import FEATURES, Capabilities, SolveConfig, check_supported
+from scheduler.core.result import Result, close_trajectory
+from scheduler.core.schedule import Schedule
 from solvers.baseline.solver import STATUS, ProgressRecorder
-from solvers.pyjobshop_peer.adapter import build_model, refuse_unsupported
+from solvers.pyjobshop_peer.adapter import TERM_WEIGHTS, build_model, refuse_unsupported
 
 NAME = "pyjobshop"
 INSTALL_HINT = "pip install .[peers]  (or: pip install 'prodsched[peers]')"
@@ -41,14 +42,16 @@ class PyJobShopSolver:
     """PyJobShop's CP-SAT model as a registered solver (a peer for benchmarks)."""
 
     name = NAME
+    capabilities = Capabilities(
+        features=frozenset(FEATURES) - {"power_cap", "carbon_cap"},
+        terms=frozenset(TERM_WEIGHTS),
+        lexicographic=False,
+    )
 
     def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
         """Translate, solve with a progress callback, and map the solution back."""
+        check_supported(self, compiled, config)
         pyjobshop = import_pyjobshop()
-        if config.options:
-            raise UnsupportedFeatureError(
-                f"the pyjobshop peer takes no options (given: {', '.join(sorted(config.options))})"
-            )
         weights = refuse_unsupported(compiled, config.objective)
         started = time.perf_counter()
         from pyjobshop.solvers.ortools import CPModel

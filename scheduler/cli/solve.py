@@ -1,0 +1,166 @@
+"""`scheduler solve`: check every input and output path first, solve, write the outputs, and
+print the summary; when an instance with a power or carbon cap is proven infeasible, say which
+cap is to blame (`scheduler.report.explain`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from scheduler.cli.common import (
+    EXIT_INFEASIBLE,
+    EXIT_NO_SCHEDULE,
+    EXIT_SOLVED,
+    BadInput,
+    add_format,
+    check_outputs,
+    image_format_check,
+    positive,
+    solver_options,
+)
+from scheduler.cli.summary import ProgressReporter, describe
+from scheduler.core.errors import UnsupportedFeatureError
+from scheduler.core.model import Instance
+from scheduler.core.objective import Objective
+from scheduler.core.registry import get_solver
+from scheduler.core.result import Result
+from scheduler.core.solve import solve as solve_instance
+from scheduler.io import load, write_schedule_csv, write_summary
+from scheduler.report.explain import explain_infeasibility
+
+EXPLAIN_TIME_LIMIT = 10.0  # seconds for each solve that explains a cap infeasibility
+
+
+def add_parser(commands: Any) -> None:
+    """The `solve` sub-command."""
+    solve = commands.add_parser("solve", help="solve an instance and write the schedule")
+    solve.add_argument("instance", metavar="INSTANCE", type=Path)
+    add_format(solve)
+    solve.add_argument("--solver", default="cpsat", help="registered solver (default: cpsat)")
+    solve.add_argument(
+        "--objective",
+        default="makespan",
+        help="a term, a weighted sum 'makespan=1,energy_cost=0.2' or a lexicographic order "
+        "'makespan>carbon' (default: makespan)",
+    )
+    solve.add_argument(
+        "--time-limit", type=positive(float), metavar="S", help="seconds (default: none)"
+    )
+    solve.add_argument("--workers", type=positive(int), metavar="N", help="parallel search workers")
+    solve.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
+    solve.add_argument(
+        "--warm-start",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the heuristic first and hint its schedule (default: on)",
+    )
+    solve.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="solver-specific option, repeatable; VALUE is read as JSON when it parses "
+        "(3, 0.5, true, {...}), as text otherwise",
+    )
+    solve.add_argument("--rule", help="dispatching rule of the heuristic (same as --option rule=)")
+    solve.add_argument("--out", type=Path, metavar="CSV", help="write the schedule CSV here")
+    solve.add_argument("--summary", type=Path, metavar="JSON", help="write the summary JSON here")
+    solve.add_argument("--gantt", type=Path, metavar="IMAGE", help="draw a Gantt chart (.png...)")
+    solve.add_argument("--quiet", action="store_true", help="no progress and no summary output")
+    solve.set_defaults(run=run_solve)
+
+
+def run_solve(args: argparse.Namespace) -> int:
+    """Check every input and output path first, solve, write the outputs, report."""
+    try:
+        objective = Objective.parse(args.objective)
+    except ValueError as error:
+        raise BadInput(str(error)) from None
+    options = solver_options(args.option, args.rule)
+    get_solver(args.solver)  # an unknown solver is bad input, found before any work
+    outputs = [p for p in (args.out, args.summary, args.gantt) if p is not None]
+    check_outputs(args.instance, outputs)
+    if args.gantt is not None:
+        image_format_check(args.gantt)
+    instance = load(args.instance, format=args.format)
+
+    reporter = None if args.quiet else ProgressReporter(sys.stderr)
+    try:
+        result = solve_instance(
+            instance,
+            solver=args.solver,
+            objective=objective,
+            time_limit=args.time_limit,
+            workers=args.workers,
+            seed=args.seed,
+            warm_start=args.warm_start,
+            on_progress=reporter.progress if reporter else None,
+            log=reporter.log if reporter else None,
+            **options,
+        )
+    finally:
+        if reporter:
+            reporter.close()
+
+    if result.status == "infeasible" and _capped(instance):
+        result.message = "; ".join([result.message, *explain_caps(instance, args)]).lstrip("; ")
+    write_outputs(result, args)
+    if not args.quiet:
+        print(describe(instance, result, objective))
+    if result.status == "infeasible":
+        return EXIT_INFEASIBLE
+    return EXIT_SOLVED if result.schedule is not None else EXIT_NO_SCHEDULE
+
+
+def _capped(instance: Instance) -> bool:
+    energy = instance.energy
+    return energy.power_cap_kw is not None or energy.carbon_cap_kg is not None
+
+
+def explain_caps(instance: Instance, args: argparse.Namespace) -> list[str]:
+    """Why the power or carbon cap makes `instance` infeasible (`scheduler.report.explain`), each
+    explaining solve limited to EXPLAIN_TIME_LIMIT seconds (or the solve's own limit)."""
+    limit = min(EXPLAIN_TIME_LIMIT, args.time_limit or EXPLAIN_TIME_LIMIT)
+
+    def solve_fn(variant: Instance, objective: str) -> Result:
+        return solve_instance(
+            variant,
+            solver=args.solver,
+            objective=objective,
+            time_limit=limit,
+            workers=args.workers,
+            seed=args.seed,
+            warm_start=args.warm_start,
+        )
+
+    try:
+        return [f"why: {reason}" for reason in explain_infeasibility(instance, solve_fn)]
+    except UnsupportedFeatureError as refusal:
+        return [f"why: not explained ({args.solver} refused an explaining solve: {refusal})"]
+
+
+def write_outputs(result: Result, args: argparse.Namespace) -> None:
+    """Write the summary always (when asked), the schedule and chart when there is one;
+    each file atomically, so a failure leaves any earlier file of that name intact."""
+    writers: list[tuple[Path | None, Callable[[Path], object]]] = [
+        (args.summary, lambda path: write_summary(result, path))
+    ]
+    schedule = result.schedule
+    if schedule is not None:
+        writers.append((args.out, lambda path: write_schedule_csv(schedule, path)))
+    if schedule is not None and args.gantt is not None:
+        from scheduler.report.plot import (
+            gantt,  # matplotlib is loaded only when a chart is asked for
+        )
+
+        writers.append((args.gantt, lambda path: gantt(schedule, path)))
+    for path, write in writers:
+        if path is None:
+            continue
+        try:
+            write(path)
+        except OSError as error:
+            raise BadInput(f"cannot write {path}: {error.strerror or error}") from None

@@ -1,0 +1,527 @@
+"""The instance as dense numpy arrays with integer indices: what every solver and Numba kernel
+reads. Made once per instance; nothing downstream re-parses the `Instance`.
+
+Conventions: operations are numbered in job order then operation order, so the operations of
+job j are `job_op_ptr[j]:job_op_ptr[j+1]`. Modes are numbered globally; the modes of operation
+o are `mode_ptr[o]:mode_ptr[o+1]`. "No value" is -1 for integer fields (due, deadline, family).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import networkx as nx
+import numpy as np
+
+from scheduler.core.model import Energy, Instance, Profile
+
+I64 = np.int64
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledInstance:
+    """One instance as dense integer-indexed arrays, built once so no solver re-parses it."""
+
+    instance: Instance
+    # sizes and id maps
+    n_ops: int
+    n_jobs: int
+    n_machines: int
+    n_resources: int
+    n_families: int
+    op_ids: list[str]
+    job_ids: list[str]
+    machine_ids: list[str]
+    resource_ids: list[str]
+    family_ids: list[str]
+    op_index: dict[str, int]
+    machine_index: dict[str, int]
+    # operations
+    op_job: np.ndarray  # [n_ops] job index
+    op_family: np.ndarray  # [n_ops] family index or -1
+    op_release: np.ndarray  # [n_ops] release of its job
+    op_deadline: np.ndarray  # [n_ops] latest end: min(job deadline, horizon)
+    job_op_ptr: np.ndarray  # [n_jobs+1]
+    # modes (CSR by operation)
+    mode_ptr: np.ndarray  # [n_ops+1]
+    mode_op: np.ndarray  # [n_modes]
+    mode_machine: np.ndarray  # [n_modes]
+    mode_duration: np.ndarray  # [n_modes]
+    mode_power: np.ndarray  # [n_modes] kW
+    mode_demand: np.ndarray  # [n_modes, n_resources]
+    resource_capacity: np.ndarray  # [n_resources]
+    # precedences (CSR): successors of o are succ_op[succ_ptr[o]:succ_ptr[o+1]] with lags
+    succ_ptr: np.ndarray
+    succ_op: np.ndarray
+    succ_lag: np.ndarray
+    pred_ptr: np.ndarray
+    pred_op: np.ndarray
+    pred_lag: np.ndarray
+    topo_order: np.ndarray  # [n_ops] a topological order of the precedence DAG
+    # jobs
+    job_release: np.ndarray
+    job_due: np.ndarray  # -1: none
+    job_deadline: np.ndarray  # -1: none
+    job_weight: np.ndarray  # float
+    # machines
+    setup: np.ndarray  # [n_machines, n_families, n_families] ticks
+    has_setups: bool
+    unav_ptr: np.ndarray  # [n_machines+1] CSR of sorted, merged [start, end) windows
+    unav_start: np.ndarray
+    unav_end: np.ndarray
+    machine_idle_power: np.ndarray  # [n_machines] kW
+    # time and energy
+    horizon: int
+    horizon_given: bool
+    time_unit_minutes: float
+    power_cap_start: np.ndarray  # step starts unrolled over [0, horizon); empty: no cap
+    power_cap_value: np.ndarray
+    tariff_start: np.ndarray  # empty: no tariff
+    tariff_value: np.ndarray
+    carbon_start: np.ndarray  # empty: no carbon profile
+    carbon_value: np.ndarray
+    carbon_cap_kg: float  # nan: no cap
+    # bounds
+    min_duration: np.ndarray  # [n_ops] shortest mode
+    head: np.ndarray  # [n_ops] earliest start by releases and precedences
+    tail: np.ndarray  # [n_ops] shortest time from start to the end of all that follows
+    critical_path_bound: int
+    machine_load_bound: int
+
+    @property
+    def n_modes(self) -> int:
+        return int(self.mode_machine.shape[0])
+
+    @property
+    def lower_bound(self) -> int:
+        """A makespan lower bound: the larger of the critical path and the machine load bound."""
+        return max(self.critical_path_bound, self.machine_load_bound)
+
+    @property
+    def has_energy(self) -> bool:
+        return (
+            self.power_cap_start.size > 0
+            or self.tariff_start.size > 0
+            or self.carbon_start.size > 0
+            or not np.isnan(self.carbon_cap_kg)
+            or bool(np.any(self.machine_idle_power > 0))
+        )
+
+    @property
+    def has_resources(self) -> bool:
+        return self.n_resources > 0
+
+    @property
+    def has_unavailability(self) -> bool:
+        return self.unav_start.size > 0
+
+    @property
+    def has_deadlines(self) -> bool:
+        return bool(np.any(self.job_deadline >= 0))
+
+    def job_last_ops(self, j: int) -> np.ndarray:
+        """Operations of job j that have no successor within the job (its completion ops)."""
+        ops = np.arange(self.job_op_ptr[j], self.job_op_ptr[j + 1])
+        return np.array(
+            [
+                o
+                for o in ops
+                if not any(
+                    self.op_job[s] == j
+                    for s in self.succ_op[self.succ_ptr[o] : self.succ_ptr[o + 1]]
+                )
+            ],
+            dtype=I64,
+        )
+
+
+def unroll_profile(profile: Profile, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Step starts and values covering [0, horizon), periodic profiles repeated; adjacent
+    equal values merged."""
+    steps = list(profile.steps)
+    starts: list[int] = []
+    values: list[float] = []
+    if profile.period:
+        base = 0
+        while base < horizon:
+            for s, v in steps:
+                if base + s < horizon:
+                    starts.append(base + s)
+                    values.append(v)
+            base += profile.period
+    else:
+        starts = [s for s, _ in steps if s < horizon]
+        values = [v for s, v in steps if s < horizon]
+    if not starts or starts[0] != 0:  # ticks before the first step take the first value
+        starts.insert(0, 0)
+        values.insert(0, steps[0][1])
+    keep = [0] + [i for i in range(1, len(starts)) if values[i] != values[i - 1]]
+    return np.array([starts[i] for i in keep], dtype=I64), np.array(
+        [values[i] for i in keep], dtype=np.float64
+    )
+
+
+def dense_profile(starts: np.ndarray, values: np.ndarray, horizon: int) -> np.ndarray:
+    """The per-tick values of an unrolled step profile over [0, horizon)."""
+    out = np.empty(horizon, dtype=np.float64)
+    bounds = np.append(starts, horizon)
+    for i in range(starts.size):
+        out[bounds[i] : bounds[i + 1]] = values[i]
+    return out
+
+
+class _Operations(NamedTuple):
+    """The operation and mode arrays, built in one pass over the jobs (module conventions)."""
+
+    op_ids: list[str]
+    op_index: dict[str, int]
+    op_job: np.ndarray
+    op_family: np.ndarray
+    job_op_ptr: np.ndarray
+    mode_ptr: np.ndarray
+    mode_op: np.ndarray
+    mode_machine: np.ndarray
+    mode_duration: np.ndarray
+    mode_power: np.ndarray
+    mode_demand: np.ndarray
+
+
+class _Precedences(NamedTuple):
+    """Successor and predecessor lists in CSR form, with a topological order of the DAG."""
+
+    succ_ptr: np.ndarray
+    succ_op: np.ndarray
+    succ_lag: np.ndarray
+    pred_ptr: np.ndarray
+    pred_op: np.ndarray
+    pred_lag: np.ndarray
+    topo_order: np.ndarray
+
+
+class _Unavailability(NamedTuple):
+    """Each machine's sorted, merged [start, end) windows in CSR form by machine."""
+
+    ptr: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+class _Bounds(NamedTuple):
+    """Shortest durations, heads and tails, and the two makespan lower bounds they give."""
+
+    min_duration: np.ndarray
+    head: np.ndarray
+    tail: np.ndarray
+    critical_path_bound: int
+    machine_load_bound: int
+
+
+class _Profiles(NamedTuple):
+    """The energy step profiles unrolled over [0, horizon); empty arrays where absent."""
+
+    power_cap_start: np.ndarray
+    power_cap_value: np.ndarray
+    tariff_start: np.ndarray
+    tariff_value: np.ndarray
+    carbon_start: np.ndarray
+    carbon_value: np.ndarray
+
+
+def compile_instance(instance: Instance) -> CompiledInstance:
+    """Build the dense arrays (see the module docstring for the conventions)."""
+    machine_ids = [m.id for m in instance.machines]
+    machine_index = {m: i for i, m in enumerate(machine_ids)}
+    resource_ids = [r.id for r in instance.resources]
+    families = _family_numbers(instance)
+    ops = _operations_and_modes(instance, machine_index, resource_ids, families)
+    prec = _precedences(instance, ops.op_index)
+    setup = _setup_matrix(instance, machine_index, families)
+    unav = _unavailability(instance)
+    job_release = np.array([j.release for j in instance.jobs], dtype=I64)
+    job_deadline = np.array(
+        [j.deadline if j.deadline is not None else -1 for j in instance.jobs], dtype=I64
+    )
+    op_release = job_release[ops.op_job]
+    bounds = _bounds(ops, prec, op_release, len(machine_ids))
+    horizon = _horizon(instance, ops, prec, setup, unav, job_release)
+    profiles = _energy_profiles(instance.energy, horizon)
+    carbon_cap = instance.energy.carbon_cap_kg
+
+    return CompiledInstance(
+        instance=instance,
+        n_ops=len(ops.op_ids),
+        n_jobs=len(instance.jobs),
+        n_machines=len(machine_ids),
+        n_resources=len(resource_ids),
+        n_families=len(families),
+        op_ids=ops.op_ids,
+        job_ids=[j.id for j in instance.jobs],
+        machine_ids=machine_ids,
+        resource_ids=resource_ids,
+        family_ids=list(families),
+        op_index=ops.op_index,
+        machine_index=machine_index,
+        op_job=ops.op_job,
+        op_family=ops.op_family,
+        op_release=op_release,
+        op_deadline=_op_deadlines(ops.op_job, job_deadline, horizon),
+        job_op_ptr=ops.job_op_ptr,
+        mode_ptr=ops.mode_ptr,
+        mode_op=ops.mode_op,
+        mode_machine=ops.mode_machine,
+        mode_duration=ops.mode_duration,
+        mode_power=ops.mode_power,
+        mode_demand=ops.mode_demand,
+        resource_capacity=np.array([r.capacity for r in instance.resources], dtype=I64),
+        succ_ptr=prec.succ_ptr,
+        succ_op=prec.succ_op,
+        succ_lag=prec.succ_lag,
+        pred_ptr=prec.pred_ptr,
+        pred_op=prec.pred_op,
+        pred_lag=prec.pred_lag,
+        topo_order=prec.topo_order,
+        job_release=job_release,
+        job_due=np.array([j.due if j.due is not None else -1 for j in instance.jobs], dtype=I64),
+        job_deadline=job_deadline,
+        job_weight=np.array([j.weight for j in instance.jobs], dtype=np.float64),
+        setup=setup,
+        has_setups=bool(setup.any()),
+        unav_ptr=unav.ptr,
+        unav_start=unav.start,
+        unav_end=unav.end,
+        machine_idle_power=np.array([m.idle_power_kw for m in instance.machines]),
+        horizon=horizon,
+        horizon_given=instance.horizon is not None,
+        time_unit_minutes=float(instance.time_unit_minutes),
+        power_cap_start=profiles.power_cap_start,
+        power_cap_value=profiles.power_cap_value,
+        tariff_start=profiles.tariff_start,
+        tariff_value=profiles.tariff_value,
+        carbon_start=profiles.carbon_start,
+        carbon_value=profiles.carbon_value,
+        carbon_cap_kg=float(carbon_cap) if carbon_cap is not None else float("nan"),
+        min_duration=bounds.min_duration,
+        head=bounds.head,
+        tail=bounds.tail,
+        critical_path_bound=bounds.critical_path_bound,
+        machine_load_bound=bounds.machine_load_bound,
+    )
+
+
+def _family_numbers(instance: Instance) -> dict[str, int]:
+    """Number the setup families: those of operations first, then any only in setup tables."""
+    families: dict[str, int] = {}
+    for _, op in instance.operations:
+        if op.family is not None:
+            families.setdefault(op.family, len(families))
+    for table in instance.setup_times.values():
+        for a, row in table.items():
+            families.setdefault(a, len(families))
+            for b in row:
+                families.setdefault(b, len(families))
+    return families
+
+
+def _operations_and_modes(
+    instance: Instance,
+    machine_index: dict[str, int],
+    resource_ids: list[str],
+    families: dict[str, int],
+) -> _Operations:
+    """Number operations in job order and modes globally, with the arrays indexed by them."""
+    resource_index = {r: i for i, r in enumerate(resource_ids)}
+    op_ids: list[str] = []
+    op_job: list[int] = []
+    op_family: list[int] = []
+    job_op_ptr = [0]
+    mode_ptr = [0]
+    mode_op: list[int] = []
+    mode_machine: list[int] = []
+    mode_duration: list[int] = []
+    mode_power: list[float] = []
+    demand_rows: list[list[int]] = []
+    for j, job in enumerate(instance.jobs):
+        for op in job.operations:
+            o = len(op_ids)
+            op_ids.append(op.id)
+            op_job.append(j)
+            op_family.append(families[op.family] if op.family is not None else -1)
+            for mode in op.modes:
+                mode_op.append(o)
+                mode_machine.append(machine_index[mode.machine])
+                mode_duration.append(mode.duration)
+                mode_power.append(mode.power_kw)
+                row = [0] * len(resource_ids)
+                for r, q in mode.resources.items():
+                    row[resource_index[r]] = q
+                demand_rows.append(row)
+            mode_ptr.append(len(mode_op))
+        job_op_ptr.append(len(op_ids))
+    return _Operations(
+        op_ids=op_ids,
+        op_index={o: i for i, o in enumerate(op_ids)},
+        op_job=np.array(op_job, dtype=I64),
+        op_family=np.array(op_family, dtype=I64),
+        job_op_ptr=np.array(job_op_ptr, dtype=I64),
+        mode_ptr=np.array(mode_ptr, dtype=I64),
+        mode_op=np.array(mode_op, dtype=I64),
+        mode_machine=np.array(mode_machine, dtype=I64),
+        mode_duration=np.array(mode_duration, dtype=I64),
+        mode_power=np.array(mode_power, dtype=np.float64),
+        mode_demand=np.array(demand_rows, dtype=I64).reshape(len(mode_op), len(resource_ids)),
+    )
+
+
+def _precedences(instance: Instance, op_index: dict[str, int]) -> _Precedences:
+    """The precedence arcs as CSR successor and predecessor lists, and a topological order."""
+    n_ops = len(op_index)
+    arcs = [(op_index[a], op_index[b], lag) for a, b, lag in instance.precedences()]
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(n_ops))
+    graph.add_edges_from((a, b) for a, b, _ in arcs)
+    successors = _csr(n_ops, arcs)
+    predecessors = _csr(n_ops, [(b, a, lag) for a, b, lag in arcs])
+    topo_order = np.array(list(nx.lexicographical_topological_sort(graph)), dtype=I64)
+    return _Precedences(*successors, *predecessors, topo_order)
+
+
+def _csr(n: int, arcs: list[tuple[int, int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pointer, head and lag arrays of (tail, head, lag) arcs grouped by tail, heads sorted."""
+    arcs = sorted(arcs)
+    ptr = np.zeros(n + 1, dtype=I64)
+    for a, _, _ in arcs:
+        ptr[a + 1] += 1
+    return (
+        np.cumsum(ptr).astype(I64),
+        np.array([b for _, b, _ in arcs], dtype=I64),
+        np.array([lag for _, _, lag in arcs], dtype=I64),
+    )
+
+
+def _setup_matrix(
+    instance: Instance, machine_index: dict[str, int], families: dict[str, int]
+) -> np.ndarray:
+    """Setup ticks [machine, from family, to family]; 0 where the tables give none."""
+    n_fam = len(families)
+    setup = np.zeros((len(machine_index), n_fam, n_fam), dtype=I64)
+    for machine_id, table in instance.setup_times.items():
+        for a, row in table.items():
+            for b, ticks in row.items():
+                setup[machine_index[machine_id], families[a], families[b]] = ticks
+    return setup
+
+
+def _unavailability(instance: Instance) -> _Unavailability:
+    """Each machine's windows sorted, overlapping or touching ones merged, empty ones dropped."""
+    ptr, starts, ends = [0], [], []
+    for machine in instance.machines:
+        merged: list[list[int]] = []
+        for s, e in sorted(machine.unavailable):
+            if merged and s <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+            elif e > s:
+                merged.append([s, e])
+        starts += [s for s, _ in merged]
+        ends += [e for _, e in merged]
+        ptr.append(len(starts))
+    return _Unavailability(
+        np.array(ptr, dtype=I64), np.array(starts, dtype=I64), np.array(ends, dtype=I64)
+    )
+
+
+def _per_op(ops: _Operations, reduce: Callable[[np.ndarray], np.integer]) -> np.ndarray:
+    """`reduce` (e.g. np.min) of each operation's mode durations, one value per operation."""
+    ptr, dur = ops.mode_ptr, ops.mode_duration
+    return np.array([reduce(dur[ptr[o] : ptr[o + 1]]) for o in range(len(ops.op_ids))], dtype=I64)
+
+
+def _bounds(
+    ops: _Operations, prec: _Precedences, op_release: np.ndarray, n_machines: int
+) -> _Bounds:
+    """Heads and tails by shortest modes, and the critical-path and machine-load bounds."""
+    min_dur = _per_op(ops, np.min)
+    head, tail = _heads_and_tails(prec, op_release, min_dur)
+    return _Bounds(
+        min_duration=min_dur,
+        head=head,
+        tail=tail,
+        critical_path_bound=int((head + tail).max()) if len(ops.op_ids) else 0,
+        machine_load_bound=_machine_load_bound(ops, op_release, min_dur, n_machines),
+    )
+
+
+def _heads_and_tails(
+    prec: _Precedences, op_release: np.ndarray, min_dur: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Earliest starts by releases and lags; shortest times from start to the end of all after."""
+    topo, succ_ptr, succ_op, succ_lag = prec.topo_order, prec.succ_ptr, prec.succ_op, prec.succ_lag
+    head = op_release.copy()
+    for o in topo:
+        for i in range(succ_ptr[o], succ_ptr[o + 1]):
+            s = succ_op[i]
+            head[s] = max(head[s], head[o] + min_dur[o] + succ_lag[i])
+    tail = min_dur.copy()
+    for o in topo[::-1]:
+        for i in range(succ_ptr[o], succ_ptr[o + 1]):
+            tail[o] = max(tail[o], min_dur[o] + succ_lag[i] + tail[succ_op[i]])
+    return head, tail
+
+
+def _machine_load_bound(
+    ops: _Operations, op_release: np.ndarray, min_dur: np.ndarray, n_machines: int
+) -> int:
+    """The work only machine m can do, after its earliest release; and all work spread evenly."""
+    ptr, machine = ops.mode_ptr.tolist(), ops.mode_machine.tolist()
+    n_ops = len(ops.op_ids)
+    bound = 0
+    for m in range(n_machines):
+        only = [o for o in range(n_ops) if all(machine[k] == m for k in range(ptr[o], ptr[o + 1]))]
+        if only:
+            bound = max(bound, int(op_release[only].min() + min_dur[only].sum()))
+    if n_machines:
+        earliest = int(op_release.min()) if n_ops else 0
+        bound = max(bound, earliest + -(-int(min_dur.sum()) // n_machines))
+    return bound
+
+
+def _horizon(
+    instance: Instance,
+    ops: _Operations,
+    prec: _Precedences,
+    setup: np.ndarray,
+    unav: _Unavailability,
+    job_release: np.ndarray,
+) -> int:
+    """The given horizon, else a safe one: after every window and release, all ops in a row."""
+    if instance.horizon is not None:
+        return int(instance.horizon)
+    n_ops = len(ops.op_ids)
+    max_setup = int(setup.max()) if setup.size else 0
+    latest_window = int(unav.end.max()) if unav.end.size else 0
+    latest_release = int(job_release.max()) if job_release.size else 0
+    lags = int(np.maximum(prec.succ_lag, 0).sum())
+    serial = int(_per_op(ops, np.max).sum() + n_ops * max_setup + lags)
+    return max(max(latest_window, latest_release) + serial, 1)
+
+
+def _op_deadlines(op_job: np.ndarray, job_deadline: np.ndarray, horizon: int) -> np.ndarray:
+    """Each operation's latest end: its job's deadline if any, capped by the horizon."""
+    deadline = job_deadline[op_job]
+    return np.where(deadline >= 0, np.minimum(deadline, horizon), horizon).astype(I64)
+
+
+def _energy_profiles(energy: Energy, horizon: int) -> _Profiles:
+    """The power cap (a constant cap is one step), tariff and carbon profiles over the horizon."""
+    empty = np.zeros(0, dtype=I64), np.zeros(0, dtype=np.float64)
+    cap = energy.power_cap_kw
+    if cap is None:
+        cap_steps = empty
+    elif isinstance(cap, Profile):
+        cap_steps = unroll_profile(cap, horizon)
+    else:
+        cap_steps = np.zeros(1, dtype=I64), np.array([float(cap)])
+    tariff = unroll_profile(energy.tariff, horizon) if energy.tariff else empty
+    carbon = unroll_profile(energy.carbon_intensity, horizon) if energy.carbon_intensity else empty
+    return _Profiles(*cap_steps, *tariff, *carbon)

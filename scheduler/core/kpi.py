@@ -1,0 +1,72 @@
+"""Key performance indicators of a schedule: time (makespan, tardiness, flow time, throughput),
+energy (processing kWh, cost, carbon, idle kWh) and machine utilisation.
+
+The keys include every term name of `scheduler.core.terms.TERMS`, so `Objective.value(kpis)`
+scores a schedule from its KPIs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scheduler.core.accounting import operation_energy
+from scheduler.core.model import Instance
+from scheduler.core.schedule import Schedule
+
+
+def compute_kpis(instance: Instance, schedule: Schedule) -> dict[str, Any]:
+    """Every KPI of a (valid) schedule; see the module docstring for the groups."""
+    rows = schedule.assignments
+    hours_per_tick = instance.time_unit_minutes / 60.0
+    makespan = max((int(a.end) for a in rows), default=0)
+
+    completion: dict[str, int] = {}
+    for a in rows:
+        completion[a.job] = max(completion.get(a.job, int(a.end)), int(a.end))
+    weighted_tardiness = total_tardiness = 0.0
+    total_flow_time = n_late = n_due = 0
+    for job in instance.jobs:
+        if job.id not in completion:
+            continue
+        done = completion[job.id]
+        total_flow_time += done - job.release
+        if job.due is not None:
+            n_due += 1
+            tardiness = max(0, done - job.due)
+            total_tardiness += tardiness
+            weighted_tardiness += job.weight * tardiness
+            n_late += tardiness > 0
+
+    energy = cost = carbon = 0.0
+    busy = {m.id: 0 for m in instance.machines}
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for a in rows:
+        kwh, eur, kg = operation_energy(instance, a)
+        energy, cost, carbon = energy + kwh, cost + eur, carbon + kg
+        busy[a.machine] = busy.get(a.machine, 0) + int(a.end) - int(a.start)
+        first[a.machine] = min(first.get(a.machine, int(a.start)), int(a.start))
+        last[a.machine] = max(last.get(a.machine, int(a.end)), int(a.end))
+    idle_energy = sum(
+        m.idle_power_kw * max(0, last[m.id] - first[m.id] - busy[m.id]) * hours_per_tick
+        for m in instance.machines
+        if m.id in first
+    )
+    utilisation = {m.id: busy[m.id] / makespan if makespan else 0.0 for m in instance.machines}
+    n_jobs = len(instance.jobs)
+    return {
+        "makespan": makespan,
+        "weighted_tardiness": weighted_tardiness,
+        "total_tardiness": total_tardiness,
+        "total_flow_time": total_flow_time,
+        "n_late": n_late,
+        "on_time_rate": 1.0 - n_late / n_due if n_due else 1.0,
+        "n_jobs": n_jobs,
+        "throughput_per_hour": n_jobs / (makespan * hours_per_tick) if makespan else 0.0,
+        "energy": energy,
+        "energy_cost": cost,
+        "carbon": carbon,
+        "idle_energy": idle_energy,
+        "total_energy": energy + idle_energy,
+        "utilisation": utilisation,
+        "mean_utilisation": sum(utilisation.values()) / len(utilisation),
+    }

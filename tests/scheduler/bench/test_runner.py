@@ -1,0 +1,252 @@
+"""The benchmark runner: suites and references, per-run metrics, the CSV/Markdown/plot it
+writes (gaps checked against bks.csv), the core split, bounded execution, and a dask cluster."""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+import pytest
+from paths import ROOT as REPO
+
+from scheduler.bench.metrics import Point, measure, objective_at, relative_to
+from scheduler.bench.suites import (
+    BenchInputError,
+    Reference,
+    default_root,
+    resolve,
+    select,
+    suite_instances,
+    suite_sizes,
+)
+from scheduler.cli import main as cli_main
+from scheduler.core.parallel import plan, run_bounded
+from scheduler.io import instance_to_dict
+
+ROOT = default_root()
+
+
+def bench_main(args: list[str]) -> int:
+    """`scheduler bench ARGS` through the one command line."""
+    return cli_main(["bench", *args])
+
+
+def _bks() -> dict[str, tuple[float, float]]:
+    """Instance name -> (best known, lower bound) for the JSSP rows, read independently."""
+    with (ROOT / "bks.csv").open(newline="") as handle:
+        return {
+            r["name"]: (float(r["upper_bound"]), float(r["lower_bound"]))
+            for r in csv.DictReader(handle)
+            if r["family"] == "jssp"
+        }
+
+
+# -- suites ---------------------------------------------------------------------------------
+
+
+def test_suites_cover_the_copied_sets_in_natural_order() -> None:
+    sizes = suite_sizes(ROOT)
+    assert (sizes["ft"], sizes["la"], sizes["ta"], sizes["mk"]) == (3, 40, 50, 10)
+    assert sizes["hurink-edata"] == 66 and sizes["hurink-vdata"] == 0
+    la = suite_instances("la", ROOT, {})
+    assert [i.name for i in la[:3]] == ["la01", "la02", "la03"] and la[-1].name == "la40"
+
+
+def test_selection_by_range_and_glob() -> None:
+    ta = resolve("ta", None, "ta01-ta30", ROOT)
+    assert [i.name for i in ta] == [f"ta{k:02d}" for k in range(1, 31)]
+    mixed = resolve("mk,la", None, "mk0*,la1?", ROOT)
+    assert [i.name for i in mixed] == [f"mk0{k}" for k in range(1, 10)] + [
+        f"la{k}" for k in range(10, 20)
+    ]
+    with pytest.raises(BenchInputError, match="keeps none"):
+        select(ta, "ft*")
+    with pytest.raises(BenchInputError, match="unknown suite"):
+        resolve("nosuch", None, None, ROOT)
+
+
+def test_references_come_from_bks_csv() -> None:
+    ta30 = resolve("ta", None, "ta30", ROOT)[0]
+    assert ta30.reference == Reference(1584.0, 1562.0, None)
+    globbed = resolve(None, str(ROOT / "jssp" / "ft06.txt"), None, ROOT)[0]
+    assert globbed.suite == "jssp" and globbed.reference == Reference(55.0, 55.0, 55.0)
+
+
+# -- metrics --------------------------------------------------------------------------------
+
+
+def test_metrics_read_gaps_and_times_off_the_curve() -> None:
+    curve: list[Point] = [
+        (0.2, 120.0, 80.0),
+        (0.9, 110.0, 90.0),
+        (4.0, 100.0, 95.0),
+        (6.0, 100.0, 100.0),
+    ]
+    row = measure(curve, 100.0, Reference(100.0, 95.0, None), time_limit=6.0)
+    assert row["gap_bks"] == 0.0 and row["gap_lb"] == pytest.approx(5 / 95)
+    assert (row["time_to_first_s"], row["time_to_best_s"], row["time_to_bks_s"]) == (0.2, 4.0, 4.0)
+    assert row["gap_bks_at_1s"] == pytest.approx(0.10)
+    assert row["gap_bks_at_5s"] == 0.0
+    assert row["gap_bks_at_10s"] is None and row["gap_bks_at_60s"] is None  # beyond the limit
+    assert objective_at(curve, 0.1) is None
+    assert relative_to(5.0, 0.0) is None and relative_to(0.0, 0.0) == 0.0
+    assert measure([], None, None, 1.0)["gap_bks"] is None
+
+
+# -- parallelism ----------------------------------------------------------------------------
+
+
+def test_default_split_never_oversubscribes() -> None:
+    assert plan(2) == plan(2, workers=2) and plan(2).threads == 2
+    assert (plan(2, workers=1).tasks, plan(2, tasks=2).workers) == (2, 1)
+    assert (plan(16).tasks, plan(16).workers) == (2, 8)
+    assert plan(1, workers=4).tasks == 1
+    for cores in range(1, 33):
+        assert plan(cores).threads <= cores
+
+
+def test_run_bounded_limits_tasks_in_flight_and_keeps_order() -> None:
+    lock, state = threading.Lock(), {"now": 0, "peak": 0}
+
+    def work(x: int) -> int:
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.01)
+        with lock:
+            state["now"] -= 1
+        return x * x
+
+    seen: list[int] = []
+    with ThreadPoolExecutor(8) as pool:
+        out = run_bounded(pool, work, range(12), 3, lambda x, _: seen.append(x))
+    assert out == [x * x for x in range(12)] and sorted(seen) == list(range(12))
+    assert state["peak"] <= 3
+
+
+# -- the runner end to end -------------------------------------------------------------------
+
+
+def test_bench_ft06_la01_with_two_solvers_writes_csv_markdown_and_plot(tmp_path: Path) -> None:
+    out = tmp_path / "results.csv"
+    args = ["--suite", "ft,la", "--select", "ft06,la01", "--solvers", "cpsat,baseline"]
+    args += ["--time-limit", "3", "--workers", "1", "--tasks", "2", "--out", str(out), "--quiet"]
+    assert bench_main(args) == 0
+    frame = pd.read_csv(out)
+    assert len(frame) == 4
+    assert set(zip(frame["instance"], frame["solver"], strict=True)) == {
+        (i, s) for i in ("ft06", "la01") for s in ("cpsat", "baseline")
+    }
+    bks = _bks()
+    for row in frame.to_dict("records"):
+        best, lower = bks[row["instance"]]
+        assert (row["best_known"], row["lower_bound"]) == (best, lower)
+        assert row["gap_bks"] == pytest.approx((row["objective_value"] - best) / best)
+        assert row["gap_lb"] == pytest.approx((row["objective_value"] - lower) / lower)
+        curve = json.loads(row["trajectory"])
+        times = [t for t, _, _ in curve]
+        values = [v for _, v, _ in curve if v is not None]
+        assert times == sorted(times) and values == sorted(values, reverse=True)
+        assert row["time_to_first_s"] <= row["time_to_best_s"] <= row["wall_time_s"]
+        assert pd.isna(row["gap_bks_at_5s"])  # a checkpoint beyond the 3 s limit stays empty
+        assert row["workers"] == 1 and row["time_limit_s"] == 3
+    # both instances are easy: every run reaches the optimum and shows gap 0 everywhere
+    assert list(frame["objective_value"]) == [55.0, 55.0, 666.0, 666.0]
+    assert (frame["gap_bks"] == 0).all() and (frame["status"] == "optimal").all()
+    assert (frame["gap_bks_at_1s"] == 0).all()
+
+    report = out.with_suffix(".md").read_text()
+    assert "python -m scheduler bench --suite ft,la" in report
+    assert "2 cores available" in report or "cores available" in report
+    assert "ortools" in report
+    assert "| ft | baseline | 1 | 1 | 1 | 1 | 0.00 | 0.00 | 0.00 |" in report
+    assert "| la | cpsat | 1 | 1 | 1 | 1 | 0.00 | 0.00 | 0.00 |" in report
+    assert "| ft | cpsat | baseline | 1 | 0/1/0 | 1.0000 |" in report
+    assert "| ft | ft06 | 55 | 55 | 55 (0.00) | 55 (0.00) |" in report
+    assert out.with_suffix(".png").stat().st_size > 0
+    meta = json.loads(out.with_suffix(".meta.json").read_text())
+    assert meta["workers_per_run"] == 1 and meta["parallel_runs"] == 2
+    assert "ortools" in meta["versions"] and meta["machine"]["cores_available"] >= 1
+
+    # --resume keeps the finished runs and repeats none (same wall times as before)
+    assert bench_main(args + ["--resume"]) == 0
+    again = pd.read_csv(out)
+    assert list(again["wall_time_s"]) == list(frame["wall_time_s"])
+
+
+def test_bench_reports_refusals_and_rejects_bad_input(tmp_path: Path) -> None:
+    out = tmp_path / "r.csv"
+    assert bench_main(["--suite", "nosuch", "--out", str(out), "--quiet"]) == 2
+    assert bench_main(["--suite", "ft", "--solvers", "nosuch", "--out", str(out)]) == 2
+    assert not out.exists()
+
+
+def test_bench_through_a_dask_local_cluster(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    out = tmp_path / "dask.csv"
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        code = bench_main(
+            ["--suite", "ft", "--solvers", "baseline", "--time-limit", "1", "--workers", "1"]
+            + ["--executor", cluster.scheduler_address, "--out", str(out), "--quiet"]
+        )
+    assert code == 0
+    frame = pd.read_csv(out)
+    assert list(frame["instance"]) == ["ft06", "ft10", "ft20"]
+    assert frame["objective_value"].notna().all()
+    ft06 = frame[frame["instance"] == "ft06"].iloc[0]
+    assert ft06["objective_value"] == 55 and ft06["gap_bks"] == 0
+    meta = json.loads(out.with_suffix(".meta.json").read_text())
+    assert meta["executor"] == cluster.scheduler_address
+    assert meta["parallel_runs"] == 2 and meta["workers_per_run"] == 1  # 2 threads / 1 worker
+
+
+# -- the scale generator ----------------------------------------------------------------------
+
+
+def _generator() -> ModuleType:
+    """benchmarks/generate_plant.py, a script beside the data (not an installed module)."""
+    import importlib.util
+
+    path = REPO / "benchmarks" / "generate_plant.py"
+    spec = importlib.util.spec_from_file_location("generate_plant", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_plant_generator_is_seeded_and_shaped_as_asked(tmp_path: Path) -> None:
+    from scheduler.core.compile import compile_instance
+    from scheduler.io import load
+
+    script = _generator()
+    generate = script.generate_plant
+    plant = generate(7, jobs=30, ops=4, machines=20)
+    assert instance_to_dict(plant) == instance_to_dict(generate(7, jobs=30, ops=4, machines=20))
+    assert instance_to_dict(plant) != instance_to_dict(generate(8, jobs=30, ops=4, machines=20))
+    c = compile_instance(plant)
+    assert (c.n_jobs, c.n_ops, c.n_machines) == (30, 120, 20)
+    counts = [len(op.modes) for _, op in plant.operations]
+    assert min(counts) >= 1 and max(counts) <= 3 and max(counts) > 1  # alternatives
+    for job in plant.jobs:  # each job visits distinct work centres of 5 machines
+        centres = [{(int(m.machine[1:]) - 1) // 5 for m in op.modes} for op in job.operations]
+        assert all(len(one) == 1 for one in centres) and len(set().union(*centres)) == 4
+    assert c.has_setups and not c.has_energy
+    capped = generate(7, jobs=30, ops=4, machines=20, power_cap=True)
+    assert capped.energy.power_cap_kw is not None and capped.name.endswith("-cap")
+    free = generate(7, jobs=30, ops=4, machines=20, setups=False)
+    assert not compile_instance(free).has_setups and free.name.endswith("-nosetup")
+    assert [op.modes for _, op in free.operations] == [op.modes for _, op in plant.operations]
+    out = tmp_path / "plants" / "p.json"
+    script.main(
+        ["--seed", "3", "--jobs", "10", "--ops", "2", "--machines", "10", "--out", str(out)]
+    )
+    assert len(load(out).jobs) == 10

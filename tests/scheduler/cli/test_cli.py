@@ -1,0 +1,261 @@
+"""The command line: solve/validate/solvers, the exit codes 0-4, one-line errors without a
+traceback, atomic outputs, option parsing and the progress line; one real `python -m` run."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from paths import ROOT
+
+import scheduler.cli.solve as solve_command
+from scheduler.cli import main
+from scheduler.cli.common import BadInput, solver_options
+from scheduler.cli.summary import ProgressReporter
+from scheduler.core.protocol import Capabilities
+from scheduler.core.result import Progress, Result
+from scheduler.core.schedule import COLUMNS
+
+FT06 = ROOT / "benchmarks" / "instances" / "jssp" / "ft06.txt"
+DEMO = ROOT / "examples" / "demo_plant.json"
+# the module, even once `scheduler` re-exports a function of the same name
+facade = importlib.import_module("scheduler.core.solve")
+FAST = ["--time-limit", "10", "--workers", "1", "--no-warm-start", "--quiet"]
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _tiny(deadline: int | None = None) -> dict[str, Any]:
+    """Two one-operation jobs of 5 ticks on one machine; a deadline of 6 makes it infeasible."""
+    jobs = [
+        {
+            "id": f"J{j}",
+            **({"deadline": deadline} if deadline is not None else {}),
+            "operations": [{"id": f"J{j}-0", "modes": [{"machine": "M", "duration": 5}]}],
+        }
+        for j in range(2)
+    ]
+    return {"name": "tiny", "machines": [{"id": "M"}], "jobs": jobs}
+
+
+@pytest.fixture(scope="module")
+def ft06_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The one real subprocess: `python -m scheduler solve ft06` with every output."""
+    folder = tmp_path_factory.mktemp("ft06")
+    out, summary, png = folder / "ft06.csv", folder / "ft06.json", folder / "ft06.png"
+    argv = [sys.executable, "-m", "scheduler", "solve", str(FT06), "--time-limit", "30"]
+    argv += ["--workers", "2", "--out", str(out), "--summary", str(summary), "--gantt", str(png)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=folder)
+    return {"done": done, "out": out, "summary": summary, "png": png}
+
+
+def test_module_run_solves_ft06_and_writes_every_output(ft06_run: dict[str, Any]) -> None:
+    done = ft06_run["done"]
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "status     optimal" in done.stdout
+    frame = pd.read_csv(ft06_run["out"])
+    assert list(frame.columns) == COLUMNS
+    assert len(frame) == 36 and frame["end"].max() == 55
+    summary = json.loads(ft06_run["summary"].read_text())
+    assert summary["status"] == "optimal" and summary["objective"] == 55
+    assert summary["solver"] == "cpsat" and summary["kpis"]["makespan"] == 55
+    assert ft06_run["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_validate_accepts_the_solved_csv_and_rejects_a_tampered_one(
+    ft06_run: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", str(FT06), str(ft06_run["out"])]) == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith("valid\n") and "makespan   55" in shown
+
+    frame = pd.read_csv(ft06_run["out"])
+    second = frame.index[frame["operation"] == "J0-1"][0]
+    frame.loc[second, "end"] -= frame.loc[second, "start"]
+    frame.loc[second, "start"] = 0  # before its job predecessor J0-0 can end
+    tampered = tmp_path / "tampered.csv"
+    frame.to_csv(tampered, index=False)
+    assert main(["validate", str(FT06), str(tampered)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert any("J0-1" in line for line in lines[:-1])
+    assert lines[-1].endswith("violation(s)")
+
+
+def test_demo_command_of_the_readme_solves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["solve", str(DEMO), "--time-limit", "10", "--gantt", "demo_gantt.png"]
+    assert main([*argv, "--workers", "2", "--summary", "s.json"]) == 0
+    shown = capsys.readouterr()
+    assert "instance   demo-plant: 6 jobs, 18 operations, 4 machines" in shown.out
+    assert "J6-weld" in shown.out  # the schedule table of a small instance
+    assert "objective" in shown.err  # progress lines (stderr is not a terminal here)
+    assert json.loads(Path("s.json").read_text())["status"] in ("optimal", "feasible")
+    assert Path("demo_gantt.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["solve", "{bad_json}"], "bad_json.json"),
+        (["solve", "{unknown_machine}"], "M9"),
+        (["solve", "{tmp}/missing.json"], "missing.json: no such file"),
+        (["solve", "{tmp}/plant.xlsx"], "cannot tell the format"),
+        (["solve", "{tiny}", "--objective", "speed"], "unknown term 'speed'"),
+        (["solve", "{tiny}", "--solver", "nosuch"], "'nosuch' is not registered"),
+        (["solve", "{tiny}", "--option", "rule"], "expected KEY=VALUE"),
+        (["solve", "{tiny}", "--option", "time_limit=3"], "not a solver option"),
+        (["solve", "{tiny}", "--option", "colour=red"], "colour"),
+        (["solve", "{tiny}", "--out", "{tmp}/nowhere/s.csv"], "does not exist"),
+        (["solve", "{tiny}", "--out", "{tiny}"], "would overwrite the instance"),
+        (["solve", "{tiny}", "--gantt", "{tmp}/g.docx"], "'docx'"),
+        (["validate", "{tiny}", "{missing}"], "missing.csv"),
+        (["validate", "{tiny}", "{bad_csv}"], "bad.csv"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_no_traceback(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad_json = tmp_path / "bad_json.json"
+    bad_json.write_text('{"machines": [')
+    unknown = _tiny()
+    unknown["jobs"][0]["operations"][0]["modes"][0]["machine"] = "M9"
+    (tmp_path / "bad.csv").write_text("job,operation\nJ0,J0-0\n")
+    paths = {
+        "bad_json": bad_json,
+        "unknown_machine": _write_json(tmp_path / "unknown.json", unknown),
+        "missing": tmp_path / "missing.csv",
+        "tiny": _write_json(tmp_path / "tiny.json", _tiny()),
+        "bad_csv": tmp_path / "bad.csv",
+        "tmp": tmp_path,
+    }
+    before = (tmp_path / "tiny.json").read_bytes()
+    extra = FAST if argv[0] == "solve" else []
+    assert main([part.format(**paths) for part in argv] + extra) == 2
+    shown = capsys.readouterr()
+    assert shown.out == ""
+    assert shown.err.count("\n") == 1 and shown.err.startswith("error: ")
+    assert message in shown.err
+    assert (tmp_path / "tiny.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("flags", [["--time-limit", "0"], ["--workers", "1.5"], ["--format", "x"]])
+def test_malformed_flags_exit_2(flags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["solve", str(FT06), *flags])
+    assert stop.value.code == 2
+    assert "error: argument" in capsys.readouterr().err
+
+
+def test_proven_infeasible_exits_3_and_writes_the_summary_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    instance = _write_json(tmp_path / "tight.json", _tiny(deadline=6))
+    out, summary = tmp_path / "s.csv", tmp_path / "s.json"
+    argv = ["solve", str(instance), "--out", str(out), "--summary", str(summary)]
+    assert main([*argv, "--time-limit", "10", "--workers", "1"]) == 3
+    assert "status     infeasible" in capsys.readouterr().out
+    assert json.loads(summary.read_text())["status"] == "infeasible"
+    assert not out.exists()
+
+
+def test_no_schedule_in_time_exits_4(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class OutOfTime:
+        """A solver that runs out of time before its first schedule."""
+
+        name = "out-of-time"
+        capabilities = Capabilities()
+
+        def solve(self, compiled: object, config: object) -> Result:
+            return Result(status="unknown", solver=self.name, message="time limit reached")
+
+    monkeypatch.setattr(solve_command, "get_solver", lambda name: OutOfTime())
+    monkeypatch.setattr(facade, "get_solver", lambda name: OutOfTime())
+    instance = _write_json(tmp_path / "tiny.json", _tiny())
+    assert main(["solve", str(instance), "--solver", "out-of-time", "--no-warm-start"]) == 4
+    assert "status     unknown (time limit reached)" in capsys.readouterr().out
+
+
+def test_a_failing_write_leaves_the_existing_outputs_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import matplotlib.figure
+
+    def broken_disk(self: object, target: Any, *args: object, **kwargs: object) -> None:
+        Path(target).write_bytes(b"half a file")
+        raise OSError(28, "No space left on device", str(target))
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", broken_disk)
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", broken_disk)
+    instance = _write_json(tmp_path / "tiny.json", _tiny())
+    for flag, name in (("--out", "s.csv"), ("--gantt", "g.png")):
+        target = tmp_path / name
+        target.write_bytes(b"the previous output")
+        assert main(["solve", str(instance), flag, str(target), *FAST]) == 2
+        assert "No space left on device" in capsys.readouterr().err
+        assert target.read_bytes() == b"the previous output"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.png", "s.csv", "tiny.json"]
+
+
+def test_solvers_lists_the_registered_solvers(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solvers"]) == 0
+    listing, table = capsys.readouterr().out.split("\n\n", 1)
+    names = [line.split()[0] for line in listing.splitlines()]
+    assert "cpsat" in names and names == sorted(names)
+    header, *rows = table.splitlines()
+    assert header.split() == names
+    setups = next(row.split() for row in rows if row.startswith("setups"))
+    assert setups[1 + names.index("cpsat")] == "yes"
+    assert setups[1 + names.index("baseline")] == "-"
+
+
+def test_quiet_prints_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    instance = _write_json(tmp_path / "tiny.json", _tiny())
+    assert main(["solve", str(instance), *FAST]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_solver_options_are_parsed_as_json_or_text() -> None:
+    parsed = solver_options(["rule=atc", "n=3", "on=true", 'raw={"a": [1, 2.5]}', "k= x=y "], None)
+    assert parsed == {"rule": "atc", "n": 3, "on": True, "raw": {"a": [1, 2.5]}, "k": "x=y"}
+    assert solver_options([], "spt") == {"rule": "spt"}
+    for bad, rule in ((["=3"], None), (["a=1", "a=2"], None), (["rule=atc"], "spt")):
+        with pytest.raises(BadInput):
+            solver_options(bad, rule)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_rewritten_in_place_on_a_terminal_and_line_by_line_otherwise() -> None:
+    terminal, pipe = _Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        reporter = ProgressReporter(stream)
+        reporter.progress(Progress(0.1, 60, 40))
+        reporter.progress(Progress(0.2, 55, 55))
+        reporter.log("solver note")
+        reporter.close()
+    shown = terminal.getvalue()
+    assert shown.count("\r") == 2 and shown.count("\n") == 2
+    assert shown.split("\r")[2].startswith("objective 55  bound 55  gap 0.0%")
+    assert shown.endswith(" \nsolver note\n")  # padded over the longer first line
+    lines = pipe.getvalue().splitlines()
+    assert len(lines) == 3 and "\r" not in pipe.getvalue()
+    assert lines[0].startswith("objective 60  bound 40  gap 33.3%")
+    assert lines[2] == "solver note"

@@ -1,0 +1,161 @@
+"""The heuristic solver's tabu search (plain instances, makespan): its schedules are the
+earliest starts of acyclic machine orders (heads and tails checked by brute force), valid,
+never worse than where it started."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import instances, zero_some_modes
+
+from scheduler.core.compile import compile_instance
+from scheduler.core.kpi import compute_kpis
+from scheduler.core.model import Instance, Job, Machine, Mode, Operation
+from scheduler.core.objective import Objective
+from scheduler.core.protocol import SolveConfig
+from scheduler.core.schedule import Schedule
+from scheduler.core.solve import solve
+from scheduler.core.validate import validate
+from scheduler.io import load
+from solvers.heuristics import HeuristicSolver
+from solvers.heuristics.decode import FAILED, RULES, SERIAL, decode
+from solvers.heuristics.problem import Problem, make_problem, make_workspace
+from solvers.heuristics.tabu import OPTIMAL, make_tabu_state, start_tabu, tabu_search
+
+FT06 = "benchmarks/instances/jssp/ft06.txt"
+MAKESPAN = Objective.parse("makespan")
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def plain_instances(draw: st.DrawFn, horizon: bool = False) -> Instance:
+    """No setups, windows, resources, power cap or deadlines (where tabu search applies),
+    with precedence DAGs and lags, several modes, and sometimes zero-duration modes."""
+    inst = draw(
+        instances(
+            jobs=(2, 5),
+            windows=False,
+            resources=False,
+            families=0,
+            max_setup=0,
+            deadlines=False,
+            horizon=horizon,
+        )
+    )
+    if not draw(st.integers(0, 3)):
+        zero = draw(st.randoms(use_true_random=False))
+        inst = zero_some_modes(inst, lambda: zero.random() < 0.2)
+    return inst
+
+
+def _arcs(p: Problem, seq: np.ndarray, cnt: np.ndarray) -> list[tuple[int, int, int]]:
+    """(before, after, lag): the precedences and the machine orders."""
+    arcs = [
+        (int(p.pred_op[i]), o, int(p.pred_lag[i]))
+        for o in range(p.n_ops)
+        for i in range(p.pred_ptr[o], p.pred_ptr[o + 1])
+    ]
+    return arcs + [
+        (int(seq[m, i]), int(seq[m, i + 1]), 0) for m in range(len(cnt)) for i in range(cnt[m] - 1)
+    ]
+
+
+def _earliest_starts(p: Problem, mode: np.ndarray, seq: np.ndarray, cnt: np.ndarray) -> list[int]:
+    """Brute force: relax release, precedence-with-lag and machine-order constraints until
+    nothing moves (the orders are acyclic, so n passes suffice)."""
+    dur = p.mode_duration[mode]
+    start = [int(p.op_release[o]) for o in range(p.n_ops)]
+    for _ in range(p.n_ops + 1):
+        moved = False
+        for a, b, lag in _arcs(p, seq, cnt):
+            if start[a] + dur[a] + lag > start[b]:
+                start[b] = int(start[a] + dur[a] + lag)
+                moved = True
+        if not moved:
+            return start
+    raise AssertionError("cyclic orders")
+
+
+def _tails(p: Problem, mode: np.ndarray, seq: np.ndarray, cnt: np.ndarray) -> list[int]:
+    """Brute force: the longest path from each op's end to the end of the schedule."""
+    dur = p.mode_duration[mode]
+    tail = [0] * p.n_ops
+    for _ in range(p.n_ops + 1):
+        moved = False
+        for a, b, lag in _arcs(p, seq, cnt):
+            if lag + dur[b] + tail[b] > tail[a]:
+                tail[a] = int(lag + dur[b] + tail[b])
+                moved = True
+        if not moved:
+            return tail
+    raise AssertionError("cyclic orders")
+
+
+@SETTINGS
+@given(plain_instances(), st.integers(0, 5))
+def test_tabu_search_gives_earliest_starts_of_valid_orders(inst: Instance, seed: int) -> None:
+    c = compile_instance(inst)
+    p = make_problem(c, MAKESPAN)
+    w = make_workspace(p)
+    free = np.full(p.n_ops, -1, dtype=np.int64)
+    none = np.zeros(p.n_ops, dtype=np.bool_)
+    if decode(p, w, SERIAL, RULES["mwkr"], np.zeros(p.n_ops), free, False, none, 0) == FAILED:
+        return
+    decoded = int((w.start + p.mode_duration[w.mode]).max())
+    st_ = make_tabu_state(p, w.mode.copy(), w.start.copy(), seed)
+    assert start_tabu(p, st_)
+    first = int(st_.makespan[1])
+    assert first <= decoded
+    tabu_search(p, st_, 300, 20)
+    best = int(st_.makespan[1])
+    assert best <= first
+    assert best == int((st_.best_start + p.mode_duration[st_.best_mode]).max())
+    schedule = Schedule.from_arrays(c, st_.best_mode, st_.best_start)
+    assert validate(inst, schedule) == []
+    want = _earliest_starts(p, st_.best_mode, st_.best_seq, st_.best_cnt)
+    assert st_.best_start.tolist() == want
+    assert st_.head.tolist() == _earliest_starts(p, st_.mode, st_.seq, st_.cnt)
+    assert st_.tail.tolist() == _tails(p, st_.mode, st_.seq, st_.cnt)
+    machines = [p.mode_machine[k] if p.mode_duration[k] > 0 else -1 for k in st_.mode]
+    assert st_.mach.tolist() == machines
+    for m in range(p.n_machines):
+        for i in range(st_.cnt[m]):
+            assert st_.pos[st_.seq[m, i]] == i and st_.mach[st_.seq[m, i]] == m
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plain_instances(horizon=True), st.integers(0, 3), st.sampled_from((1, 2)))
+def test_solver_on_plain_makespan_instances_returns_valid_schedules(
+    inst: Instance, seed: int, workers: int
+) -> None:
+    result = solve(inst, solver="heuristic", seed=seed, workers=workers, iterations=300)
+    if result.schedule is None:
+        assert result.status == "unknown"
+        return
+    assert validate(inst, result.schedule) == []
+    assert result.objective == MAKESPAN.value(compute_kpis(inst, result.schedule))
+
+
+def test_ft06_tabu_search_finds_the_optimum() -> None:
+    c = compile_instance(load(FT06))
+    result = HeuristicSolver().solve(c, SolveConfig(seed=1, options={"iterations": 100_000}))
+    assert result.objective == 55  # the optimum
+    assert "tabu search" in result.message
+
+
+def test_a_critical_path_of_single_mode_precedences_stops_the_search_as_optimal() -> None:
+    """J0 runs M0 then M1 (5 + 5), J1 needs M1 for 1 tick first: the critical path is J0's
+    chain, no move can shorten it."""
+    jobs = (
+        Job("J0", (Operation("a", (Mode("M0", 5),)), Operation("b", (Mode("M1", 5),)))),
+        Job("J1", (Operation("c", (Mode("M1", 1),)),)),
+    )
+    c = compile_instance(Instance((Machine("M0"), Machine("M1")), jobs))
+    p = make_problem(c, MAKESPAN)
+    start = np.array([0, 5, 0])
+    mode = np.array([0, 1, 2])
+    st_ = make_tabu_state(p, mode, start, 0)
+    assert start_tabu(p, st_)
+    tabu_search(p, st_, 100, 10)
+    assert st_.counters[3] == OPTIMAL and st_.makespan[1] == 10
