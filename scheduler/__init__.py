@@ -6,6 +6,7 @@ result = scheduler.solve(inst, solver="cpsat", objective="makespan", time_limit=
 assert not scheduler.validate(inst, result.schedule)
 """
 
+from scheduler.builder import Model
 from scheduler.core.compile import CompiledInstance, compile_instance
 from scheduler.core.errors import InstanceError, SolverNotFoundError, UnsupportedFeatureError
 from scheduler.core.kpi import compute_kpis
@@ -28,6 +29,7 @@ from scheduler.io import (
     write_schedule_csv,
     write_summary,
 )
+from scheduler.report.why import explain
 
 __all__ = [
     "Assignment",
@@ -39,6 +41,7 @@ __all__ = [
     "Job",
     "Machine",
     "Mode",
+    "Model",
     "Objective",
     "Operation",
     "Profile",
@@ -54,6 +57,7 @@ __all__ = [
     "available_solvers",
     "compile_instance",
     "compute_kpis",
+    "explain",
     "from_frames",
     "get_solver",
     "load",

@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 from scheduler.bench.cli import add_bench_parser
-from scheduler.cli import pareto, solve, solvers, validate
+from scheduler.cli import explain, pareto, solve, solvers, validate
 from scheduler.cli.common import EXIT_BAD_INPUT, USER_ERRORS, one_line
 
 
@@ -29,14 +30,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def _version() -> str:
+    """The installed distribution's version (package metadata)."""
+    try:
+        return metadata.version("prodsched")
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with its subcommands (each module adds its own)."""
     parser = argparse.ArgumentParser(
         prog="scheduler",
         description="Production scheduling: solve an instance, check a schedule, list solvers.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {_version()}", help="show the version"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (solve, validate, solvers, pareto):
+    for command in (solve, validate, solvers, pareto, explain):
         command.add_parser(commands)
     add_bench_parser(commands)
     return parser

@@ -108,12 +108,6 @@ def image_format_check(path: Path) -> None:
         raise BadInput(str(error)) from None
 
 
-def number(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
-
-
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 

@@ -21,6 +21,7 @@ from scheduler.cli.common import (
     positive,
     solver_options,
 )
+from scheduler.cli.sources import add_plant_id, read_instance_arg, write_plan
 from scheduler.cli.summary import ProgressReporter, describe
 from scheduler.core.errors import UnsupportedFeatureError
 from scheduler.core.model import Instance
@@ -28,7 +29,8 @@ from scheduler.core.objective import Objective
 from scheduler.core.registry import get_solver
 from scheduler.core.result import Result
 from scheduler.core.solve import solve as solve_instance
-from scheduler.io import load, write_schedule_csv, write_summary
+from scheduler.io import write_schedule_csv, write_summary
+from scheduler.io.sql import is_database_url
 from scheduler.report.explain import explain_infeasibility
 
 EXPLAIN_TIME_LIMIT = 10.0  # seconds for each solve that explains a cap infeasibility
@@ -37,8 +39,11 @@ EXPLAIN_TIME_LIMIT = 10.0  # seconds for each solve that explains a cap infeasib
 def add_parser(commands: Any) -> None:
     """The `solve` sub-command."""
     solve = commands.add_parser("solve", help="solve an instance and write the schedule")
-    solve.add_argument("instance", metavar="INSTANCE", type=Path)
+    solve.add_argument(
+        "instance", metavar="INSTANCE", help="instance file, or a database URL with --plant-id"
+    )
     add_format(solve)
+    add_plant_id(solve)
     solve.add_argument("--solver", default="cpsat", help="registered solver (default: cpsat)")
     solve.add_argument(
         "--objective",
@@ -66,9 +71,22 @@ def add_parser(commands: Any) -> None:
         "(3, 0.5, true, {...}), as text otherwise",
     )
     solve.add_argument("--rule", help="dispatching rule of the heuristic (same as --option rule=)")
-    solve.add_argument("--out", type=Path, metavar="CSV", help="write the schedule CSV here")
+    solve.add_argument(
+        "--out",
+        metavar="CSV|URL",
+        help="write the schedule CSV here, or store it in a database URL (with --plan-id)",
+    )
+    solve.add_argument(
+        "--plan-id", help="the id of the plan stored when --out is a database URL (never reused)"
+    )
     solve.add_argument("--summary", type=Path, metavar="JSON", help="write the summary JSON here")
     solve.add_argument("--gantt", type=Path, metavar="IMAGE", help="draw a Gantt chart (.png...)")
+    solve.add_argument(
+        "--report",
+        type=Path,
+        metavar="HTML",
+        help="write one self-contained HTML page: KPIs, charts, late jobs, critical path",
+    )
     solve.add_argument("--quiet", action="store_true", help="no progress and no summary output")
     solve.set_defaults(run=run_solve)
 
@@ -81,13 +99,17 @@ def run_solve(args: argparse.Namespace) -> int:
         raise BadInput(str(error)) from None
     options = solver_options(args.option, args.rule)
     get_solver(args.solver)  # an unknown solver is bad input, found before any work
-    outputs = [p for p in (args.out, args.summary, args.gantt) if p is not None]
-    check_outputs(args.instance, outputs)
+    args.out_db = args.out if args.out is not None and is_database_url(args.out) else None
+    args.out = None if args.out is None or args.out_db else Path(args.out)
+    if args.out_db and args.plan_id is None:
+        raise BadInput("--out is a database: name the plan with --plan-id")
+    outputs = [p for p in (args.out, args.summary, args.gantt, args.report) if p is not None]
+    check_outputs(Path(args.instance), outputs)
     if args.gantt is not None:
         image_format_check(args.gantt)
-    instance = load(args.instance, format=args.format)
+    instance = read_instance_arg(args.instance, args.format, args.plant_id)
 
-    reporter = None if args.quiet else ProgressReporter(sys.stderr)
+    reporter = None if args.quiet else ProgressReporter(sys.stderr, args.time_limit)
     try:
         result = solve_instance(
             instance,
@@ -108,6 +130,8 @@ def run_solve(args: argparse.Namespace) -> int:
     if result.status == "infeasible" and _capped(instance):
         result.message = "; ".join([result.message, *explain_caps(instance, args)]).lstrip("; ")
     write_outputs(result, args)
+    if args.out_db and result.schedule is not None:
+        write_plan(args.out_db, result, args.plan_id, args.plant_id)
     if not args.quiet:
         print(describe(instance, result, objective))
     if result.status == "infeasible":
@@ -157,6 +181,11 @@ def write_outputs(result: Result, args: argparse.Namespace) -> None:
         )
 
         writers.append((args.gantt, lambda path: gantt(schedule, path)))
+    if schedule is not None and args.report is not None:
+        from scheduler.report.html import write_report
+
+        objective = Objective.parse(args.objective)
+        writers.append((args.report, lambda path: write_report(result, path, objective)))
     for path, write in writers:
         if path is None:
             continue

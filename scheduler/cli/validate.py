@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.cli.common import EXIT_SOLVED, EXIT_VIOLATIONS, add_format
-from scheduler.cli.summary import format_kpis
+from scheduler.cli.summary import format_plan
 from scheduler.core.kpi import compute_kpis
 from scheduler.core.validate import validate
 from scheduler.io import load, read_schedule_csv
@@ -34,5 +34,5 @@ def run_validate(args: argparse.Namespace) -> int:
         print(f"{len(violations)} violation(s)")
         return EXIT_VIOLATIONS
     print("valid")
-    print(format_kpis(compute_kpis(instance, schedule)))
+    print(format_plan(schedule, compute_kpis(instance, schedule)))
     return EXIT_SOLVED

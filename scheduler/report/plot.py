@@ -1,12 +1,18 @@
-"""Gantt charts of a schedule: machines as rows, operations as bars coloured by job, setups as
-hatched grey spans before the operation they prepare, unavailability windows as dark blocks.
+"""Charts of a schedule, with units on every axis (ticks, or clock time when the instance has a
+`start`; kW, kWh, kg CO2):
+- `gantt`: by machine (bars coloured by job, setups as hatched grey spans before the operation
+  they prepare, unavailability windows as dark blocks) or by job (bars coloured by machine);
+  operation labels where they fit, due dates marked, late jobs outlined in red;
+- `power_profile`: the processing load against the power cap, the tariff and carbon intensity
+  drawn behind it;
+- `utilisation`: each machine's busy, setup, unavailable and idle share of the makespan.
 
 Drawn on a bare Agg `Figure` (no pyplot state), so it works headless and from threads."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from matplotlib import colormaps
@@ -14,11 +20,18 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 
-from scheduler.core.model import Instance
+from scheduler.core.accounting import operation_energy
+from scheduler.core.clock import to_datetime
+from scheduler.core.model import Instance, Profile
 from scheduler.core.schedule import Assignment, Schedule
 from scheduler.io import atomic_write
+from scheduler.report.why import late_jobs, machine_loads, setup_spans
+
+__all__ = ["gantt", "image_format", "power_profile", "setup_spans", "utilisation"]
 
 LEGEND_MAX_JOBS = 20  # above this many jobs the colours are kept but the legend is left out
 LABEL_MAX_OPS = 400  # above this many operations bars carry no text
@@ -27,6 +40,10 @@ WIDTH_IN = 12.0
 ROW_IN = 0.45
 SETUP_FACE, SETUP_EDGE, SETUP_HATCH = "0.88", "0.45", "////"
 WINDOW_FACE, WINDOW_EDGE, WINDOW_HATCH = "0.25", "0.65", "xx"
+LATE = "#d62728"
+DPI = 120
+
+Colour = tuple[float, float, float]
 
 
 def image_format(path: str | Path) -> str:
@@ -39,43 +56,94 @@ def image_format(path: str | Path) -> str:
     return suffix
 
 
-def gantt(schedule: Schedule, path: str | Path | None = None, title: str | None = None) -> Figure:
-    """Draw `schedule` as a Gantt chart; when `path` is given also save it there atomically
-    (the format follows the suffix: .png, .svg, .pdf, ...)."""
+def _figure(height: float) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=(WIDTH_IN, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot()
+
+
+def _save(fig: Figure, path: str | Path | None, fmt: str | None) -> Figure:
+    if path is not None:
+        atomic_write(Path(path), lambda temp: fig.savefig(temp, format=fmt, dpi=DPI))
+    return fig
+
+
+def time_axis(ax: Axes, instance: Instance, span: float) -> None:
+    """Label the x axis in ticks, or in clock time when the instance has a start."""
+    unit = instance.time_unit_minutes
+    start = instance.start
+    if start is None:
+        ax.set_xlabel("time (ticks)" if unit == 1 else f"time (ticks of {unit:g} min)")
+        return
+    minutes = span * unit
+    pattern = "%H:%M" if minutes <= 1440 else "%d %b %H:%M"
+
+    def clock(tick: float, _: object) -> str:
+        return to_datetime(start, unit, round(tick)).strftime(pattern)
+
+    ax.xaxis.set_major_formatter(FuncFormatter(clock))
+    offset = start.strftime(" %z") if start.utcoffset() is not None else ""
+    ax.set_xlabel(
+        f"clock time (tick 0 = {start.strftime('%Y-%m-%d %H:%M')}{offset}; 1 tick = {unit:g} min)"
+    )
+
+
+def gantt(
+    schedule: Schedule,
+    path: str | Path | None = None,
+    title: str | None = None,
+    by: Literal["machine", "job"] = "machine",
+) -> Figure:
+    """Draw `schedule` as a Gantt chart with a row per machine (or per job, `by="job"`); when
+    `path` is given also save it there atomically (the format follows the suffix)."""
+    if by not in ("machine", "job"):
+        raise ValueError(f"gantt: by must be 'machine' or 'job', got {by!r}")
     instance = schedule.instance
     fmt = image_format(path) if path is not None else None
-    machines = [m.id for m in instance.machines]
-    row = {m: i for i, m in enumerate(machines)}
-    x_max = max(schedule.makespan, 1) * 1.03
-    fig = Figure(figsize=(WIDTH_IN, max(2.6, 1.6 + ROW_IN * len(machines))), layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-
-    spans = setup_spans(schedule)
-    _draw_windows(ax, instance, row, x_max)
-    _draw_setups(ax, spans, row)
-    colours = _job_colours([job.id for job in instance.jobs])
-    _draw_operations(ax, schedule.assignments, row, colours, x_max)
-
+    rows = [m.id for m in instance.machines] if by == "machine" else [j.id for j in instance.jobs]
+    row = {r: i for i, r in enumerate(rows)}
     makespan = schedule.makespan
+    dues = [j.due for j in instance.jobs if j.due is not None]
+    x_max = max(makespan, *dues, 1) * 1.03 if by == "job" and dues else max(makespan, 1) * 1.03
+    fig, ax = _figure(max(2.6, 1.6 + ROW_IN * len(rows)))
+    late = {item.job for item in late_jobs(schedule)}
+
+    spans = setup_spans(schedule) if by == "machine" else []
+    if by == "machine":
+        _draw_windows(ax, instance, row, x_max)
+        _draw_setups(ax, spans, row)
+        colours = _colours([job.id for job in instance.jobs])
+        keys = [a.job for a in schedule.assignments]
+        ys = [row[a.machine] for a in schedule.assignments]
+    else:
+        colours = _colours([m.id for m in instance.machines])
+        keys = [a.machine for a in schedule.assignments]
+        ys = [row[a.job] for a in schedule.assignments]
+        _draw_dues(ax, instance, row, late)
+    _draw_operations(ax, schedule.assignments, ys, [colours[k] for k in keys], late, x_max)
+
     ax.axvline(makespan, color="0.3", linestyle="--", linewidth=1)
-    ax.set_yticks(range(len(machines)), machines)
-    ax.set_ylim(len(machines) - 0.5, -0.5)
+    ax.set_yticks(range(len(rows)), rows)
+    if by == "job":
+        for label in ax.get_yticklabels():
+            if label.get_text() in late:
+                label.set_color(LATE)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(0, x_max)
-    unit = instance.time_unit_minutes
-    ax.set_xlabel("time (ticks)" if unit == 1 else f"time (ticks of {unit:g} min)")
+    time_axis(ax, instance, x_max)
     ax.grid(axis="x", color="0.9", linewidth=0.8)
     ax.set_axisbelow(True)
-    ax.set_title(title if title is not None else f"{instance.name}: makespan {makespan}")
+    default = f"{instance.name}: makespan {makespan}" + (f", {len(late)} late" if late else "")
+    ax.set_title(title if title is not None else default)
     _legend(
         ax,
         colours,
         has_setups=bool(spans),
-        has_windows=any(m.unavailable for m in instance.machines),
+        has_windows=by == "machine" and any(m.unavailable for m in instance.machines),
+        has_late=bool(late),
+        has_dues=by == "job" and bool(dues),
     )
-    if path is not None:
-        atomic_write(Path(path), lambda temp: fig.savefig(temp, format=fmt, dpi=120))
-    return fig
+    return _save(fig, path, fmt)
 
 
 def _draw_windows(ax: Axes, instance: Instance, row: dict[str, int], x_max: float) -> None:
@@ -103,13 +171,10 @@ def _draw_windows(ax: Axes, instance: Instance, row: dict[str, int], x_max: floa
 def _draw_setups(ax: Axes, spans: list[tuple[str, int, int]], row: dict[str, int]) -> None:
     """Setup spans as hatched grey bars on their machine's row."""
     if spans:
-        ys = [row[m] for m, _, _ in spans]
-        lefts = [s for _, s, _ in spans]
-        widths = [e - s for _, s, e in spans]
         ax.barh(
-            ys,
-            widths,
-            left=lefts,
+            [row[m] for m, _, _ in spans],
+            [e - s for _, s, e in spans],
+            left=[s for _, s, _ in spans],
             height=0.6,
             linewidth=0.5,
             facecolor=SETUP_FACE,
@@ -118,45 +183,36 @@ def _draw_setups(ax: Axes, spans: list[tuple[str, int, int]], row: dict[str, int
         )
 
 
-def setup_spans(schedule: Schedule) -> list[tuple[str, int, int]]:
-    """(machine, start, end) of every setup: the latest window-free stretch of the setup's
-    length between two consecutive operations on a machine (DESIGN section 11 places the setup
-    right before the operation it prepares; a window in between pushes it earlier)."""
-    instance = schedule.instance
-    family = {op.id: op.family for _, op in instance.operations}
-    windows = {m.id: sorted(m.unavailable, reverse=True) for m in instance.machines}
-    by_machine: dict[str, list[Assignment]] = defaultdict(list)
-    for a in schedule.assignments:
-        by_machine[a.machine].append(a)
-    spans = []
-    for machine, rows in by_machine.items():
-        rows.sort(key=lambda a: (a.start, a.end))
-        for before, after in zip(rows, rows[1:], strict=False):
-            length = instance.setup(
-                machine, family.get(before.operation), family.get(after.operation)
-            )
-            end = after.start
-            for w_start, w_end in windows.get(machine, []):
-                if w_start < end and end - length < w_end:
-                    end = w_start
-            if length > 0 and end - length >= before.end:
-                spans.append((machine, end - length, end))
-    return spans
+def _draw_dues(ax: Axes, instance: Instance, row: dict[str, int], late: set[str]) -> None:
+    """A due-date tick on each job's row: red for a late job, black otherwise."""
+    for job in instance.jobs:
+        if job.due is not None:
+            y = row[job.id]
+            colour = LATE if job.id in late else "black"
+            ax.plot([job.due, job.due], [y - 0.42, y + 0.42], color=colour, linewidth=2.2)
 
 
 def _draw_operations(
     ax: Axes,
     assignments: tuple[Assignment, ...],
-    row: dict[str, int],
-    colours: dict[str, tuple[float, float, float]],
+    ys: list[int],
+    face: list[Colour],
+    late: set[str],
     x_max: float,
 ) -> None:
-    """One bar per operation in its job's colour, labelled with the operation id if it fits."""
-    ys = [row[a.machine] for a in assignments]
-    lefts = [a.start for a in assignments]
-    widths = [a.end - a.start for a in assignments]
-    face = [colours[a.job] for a in assignments]
-    ax.barh(ys, widths, left=lefts, height=0.6, color=face, edgecolor="0.15", linewidth=0.6)
+    """One bar per operation, outlined red when its job is late, labelled with the operation
+    id when it fits."""
+    edges = [LATE if a.job in late else "0.15" for a in assignments]
+    widths_pt = [1.8 if a.job in late else 0.6 for a in assignments]
+    ax.barh(
+        ys,
+        [a.end - a.start for a in assignments],
+        left=[a.start for a in assignments],
+        height=0.6,
+        color=face,
+        edgecolor=edges,
+        linewidth=widths_pt,
+    )
     if len(assignments) > LABEL_MAX_OPS:
         return
     ticks_per_char = x_max / (WIDTH_IN - 2.5) * LABEL_FONT_PT * 0.62 / 72
@@ -174,9 +230,9 @@ def _draw_operations(
             )
 
 
-def _job_colours(jobs: list[str]) -> dict[str, tuple[float, float, float]]:
-    """A distinct colour per job: tab10/tab20 for few jobs, a shuffled turbo ramp for many."""
-    n = len(jobs)
+def _colours(keys: list[str]) -> dict[str, Colour]:
+    """A distinct colour per key: tab10/tab20 for few, a shuffled turbo ramp for many."""
+    n = len(keys)
     if n <= 10:
         palette = [to_rgb(colormaps["tab10"](i)) for i in range(n)]
     elif n <= 20:
@@ -184,18 +240,21 @@ def _job_colours(jobs: list[str]) -> dict[str, tuple[float, float, float]]:
     else:
         ramp = colormaps["turbo"](np.linspace(0.05, 0.95, n))[:, :3]
         palette = [tuple(ramp[i]) for i in np.random.default_rng(0).permutation(n)]
-    return {
-        job: (float(c[0]), float(c[1]), float(c[2])) for job, c in zip(jobs, palette, strict=True)
-    }
+    return {k: (float(c[0]), float(c[1]), float(c[2])) for k, c in zip(keys, palette, strict=True)}
 
 
 def _legend(
-    ax: Axes, colours: dict[str, tuple[float, float, float]], has_setups: bool, has_windows: bool
+    ax: Axes,
+    colours: dict[str, Colour],
+    has_setups: bool,
+    has_windows: bool,
+    has_late: bool = False,
+    has_dues: bool = False,
 ) -> None:
-    """Jobs (when few enough), then setup and unavailability keys when the chart shows them."""
-    handles = []
+    """Colour keys (when few enough), then setup, window, late and due keys when shown."""
+    handles: list[Patch | Line2D] = []
     if len(colours) <= LEGEND_MAX_JOBS:
-        handles += [Patch(facecolor=c, edgecolor="0.15", label=job) for job, c in colours.items()]
+        handles += [Patch(facecolor=c, edgecolor="0.15", label=k) for k, c in colours.items()]
     if has_setups:
         handles.append(
             Patch(label="setup", facecolor=SETUP_FACE, edgecolor=SETUP_EDGE, hatch=SETUP_HATCH)
@@ -209,7 +268,116 @@ def _legend(
                 hatch=WINDOW_HATCH,
             )
         )
+    if has_late:
+        handles.append(Line2D([], [], color=LATE, linewidth=1.8, label="late job"))
+    if has_dues:
+        handles.append(Line2D([], [], color="black", linewidth=2.2, label="due date"))
     if handles:
         ax.legend(
             handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False
         )
+
+
+def _steps(profile: Profile | float, end: int) -> tuple[list[int], list[float]]:
+    """Breakpoints and values of a profile (or constant) over [0, end], for a step plot."""
+    if not isinstance(profile, Profile):
+        return [0, end], [float(profile), float(profile)]
+    xs, vs = [], []
+    period = profile.period or end + 1
+    for base in range(0, end + 1, period):
+        for s, v in profile.steps:
+            if base + s <= end:
+                xs.append(base + s)
+                vs.append(float(v))
+    xs.append(end)
+    vs.append(vs[-1])
+    return xs, vs
+
+
+def power_profile(schedule: Schedule, path: str | Path | None = None) -> Figure:
+    """The processing load (kW) over time against the power cap, with the tariff and the
+    carbon intensity drawn behind it; the title gives the energy (kWh) and carbon (kg)."""
+    instance = schedule.instance
+    fmt = image_format(path) if path is not None else None
+    end = max(schedule.makespan, 1)
+    delta: dict[int, float] = {}
+    kwh = kg = 0.0
+    modes = {op.id: op.modes for _, op in instance.operations}
+    for a in schedule.assignments:
+        power = modes[a.operation][a.mode].power_kw
+        delta[a.start] = delta.get(a.start, 0.0) + power
+        delta[a.end] = delta.get(a.end, 0.0) - power
+        op_kwh, _, op_kg = operation_energy(instance, a)
+        kwh, kg = kwh + op_kwh, kg + op_kg
+    xs = sorted({0, end, *delta})
+    load = np.cumsum([delta.get(x, 0.0) for x in xs])
+    fig, ax = _figure(4.2)
+    energy = instance.energy
+    behind = [
+        (energy.tariff, "tariff (currency/kWh)", "#ff7f0e"),
+        (energy.carbon_intensity, "carbon intensity (kg CO2/kWh)", "#2ca02c"),
+    ]
+    handles: list[Patch | Line2D] = []
+    for k, (profile, label, colour) in enumerate(behind):
+        if profile is None:
+            continue
+        twin = ax.twinx()
+        if k and energy.tariff is not None:
+            twin.spines["right"].set_position(("axes", 1.09))
+        px, pv = _steps(profile, end)
+        twin.fill_between(px, pv, step="post", color=colour, alpha=0.12, linewidth=0)
+        twin.step(px, pv, where="post", color=colour, linewidth=1, alpha=0.7)
+        twin.set_ylabel(label, color=colour)
+        twin.set_ylim(bottom=min(0.0, min(pv)))
+        handles.append(Patch(facecolor=colour, alpha=0.3, label=label))
+    ax.set_zorder(3)
+    ax.patch.set_visible(False)
+    ax.step(xs, load, where="post", color="#1f77b4", linewidth=1.6)
+    ax.fill_between(xs, load, step="post", color="#1f77b4", alpha=0.35, linewidth=0)
+    handles.insert(0, Patch(facecolor="#1f77b4", alpha=0.6, label="processing load (kW)"))
+    if energy.power_cap_kw is not None:
+        cx, cv = _steps(energy.power_cap_kw, end)
+        ax.step(cx, cv, where="post", color=LATE, linewidth=1.6, linestyle="--")
+        handles.insert(1, Line2D([], [], color=LATE, linestyle="--", label="power cap (kW)"))
+    ax.set_xlim(0, end)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("power (kW)")
+    time_axis(ax, instance, end)
+    ax.grid(color="0.9", linewidth=0.8)
+    title = f"{instance.name}: power; energy {kwh:.4g} kWh"
+    if energy.carbon_intensity is not None:
+        title += f", carbon {kg:.4g} kg CO2"
+    ax.set_title(title)
+    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.8)
+    return _save(fig, path, fmt)
+
+
+def utilisation(schedule: Schedule, path: str | Path | None = None) -> Figure:
+    """Each machine's busy, setup, unavailable and idle share of the makespan (%)."""
+    instance = schedule.instance
+    fmt = image_format(path) if path is not None else None
+    order = {m.id: i for i, m in enumerate(instance.machines)}
+    loads = sorted(machine_loads(schedule), key=lambda m: order[m.machine])
+    span = max(schedule.makespan, 1)
+    fig, ax = _figure(max(2.4, 1.4 + 0.4 * len(loads)))
+    ys = list(range(len(loads)))
+    left = np.zeros(len(loads))
+    parts = (
+        ("busy", "#1f77b4", "busy"),
+        ("setup", SETUP_FACE, "setup"),
+        ("unavailable", WINDOW_FACE, "unavailable"),
+        ("idle", "#f2f2f2", "idle"),
+    )
+    for field, colour, label in parts:
+        share = np.array([100 * getattr(m, field) / span for m in loads])
+        ax.barh(ys, share, left=left, color=colour, edgecolor="0.4", linewidth=0.5, label=label)
+        left += share
+    for y, m in zip(ys, loads, strict=True):
+        ax.text(1, y, f"{100 * m.busy / span:.0f} %", va="center", fontsize=8, color="white")
+    ax.set_yticks(ys, [m.machine for m in loads])
+    ax.set_ylim(len(loads) - 0.5, -0.5)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel(f"share of the makespan ({schedule.makespan} ticks), %")
+    ax.set_title(f"{instance.name}: machine utilisation")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return _save(fig, path, fmt)

@@ -411,7 +411,10 @@ def _cause(job: str, chain: list[Link]) -> str:
 
 
 # -- loads, terms, energy, power -------------------------------------------------------------
-def _loads(plan: _Plan, makespan: int, schedule: Schedule) -> list[MachineLoad]:
+def machine_loads(schedule: Schedule) -> list[MachineLoad]:
+    """Each machine's load and busy, setup, unavailable and idle ticks, most loaded first."""
+    plan = _Plan(schedule)
+    makespan = schedule.makespan
     setups: dict[str, int] = defaultdict(int)
     for machine_id, lo, hi in setup_spans(schedule):
         setups[machine_id] += hi - lo
@@ -430,6 +433,8 @@ def _terms(schedule: Schedule, objective: Objective | None) -> list[dict[str, An
     kpis = compute_kpis(schedule.instance, schedule)
     rows = []
     for term in TERM_TABLE:
+        if term.kpi not in kpis:
+            continue  # a term measured against something else (e.g. a reference plan)
         row: dict[str, Any] = {"name": term.name, "unit": term.unit, "value": kpis[term.kpi]}
         for level, terms in enumerate(objective.levels if objective else ()):
             for name, weight in terms:
@@ -510,7 +515,7 @@ def explain(
     return Explanation(
         makespan=makespan,
         critical_path=tuple(critical),
-        bottlenecks=tuple(_loads(plan, makespan, schedule)),
+        bottlenecks=tuple(machine_loads(schedule)),
         late_jobs=tuple(late),
         terms=tuple(_terms(schedule, goal)),
         by_machine=by_machine,
