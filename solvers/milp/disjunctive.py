@@ -174,7 +174,7 @@ def _flat_priced(
         return float(values[0]) * energy if starts.size else 0.0
 
     carbon = flat(c.carbon_start, c.carbon_value)
-    if carbon is not None and c.carbon_start.size and not np.isnan(c.carbon_cap_kg):
+    if carbon is not None and not isinstance(carbon, float) and not np.isnan(c.carbon_cap_kg):
         m.carbon_cap = pyo.Constraint(expr=carbon <= float(c.carbon_cap_kg))
     return flat(c.tariff_start, c.tariff_value), carbon
 

@@ -135,8 +135,7 @@ def solve_highs(
         if level == 0:
             h.cbMipImprovingSolution += recorder.improving
             h.cbMipInterrupt += recorder.interrupt
-        h.HandleKeyboardInterrupt = True
-        h.solve()
+        _run(h, costs[level], float(repn.c_offset[level]), time.perf_counter())
         if level == 0:
             h.cbMipImprovingSolution -= recorder.improving
             h.cbMipInterrupt -= recorder.interrupt
@@ -163,6 +162,24 @@ def solve_highs(
             v.set_value(float(x), skip_validation=True)
         out.found = True
     return out
+
+
+def _run(h: highspy.Highs, cost: np.ndarray, offset: float, began: float) -> None:
+    """Solve, Ctrl-C stopping the search with the incumbent kept. HiGHS 1.16 may hand back
+    the MIP start as the solution while reporting a better objective (seen when presolve
+    solves the model): then the level is solved again without the start."""
+    h.HandleKeyboardInterrupt = True
+    h.solve()
+    info = h.getInfo()
+    if info.primal_solution_status != highspy.kSolutionStatusFeasible:
+        return
+    objective = info.objective_function_value
+    actual = float(cost @ np.array(h.getSolution().col_value)) + offset
+    if abs(actual - objective) > LEVEL_TOL * max(1.0, abs(objective)):
+        limit = float(h.getOptionValue("time_limit")[1])
+        h.setOptionValue("time_limit", max(0.01, limit - (time.perf_counter() - began)))
+        h.clearSolver()
+        h.solve()
 
 
 def _status(

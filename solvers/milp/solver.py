@@ -60,6 +60,8 @@ class MilpSolver:
             if opts.formulation == "time"
             else build_disjunctive(c, earliest, latest, modes)
         )
+        if isinstance(mm, str):
+            return Result("infeasible", self.name, message=mm, wall_time_s=_since(started))
         levels = config.objective.levels
         terms = add_terms(mm, c, config.objective.terms | frozenset(opts.bounds))
         m = mm.model

@@ -38,8 +38,9 @@ def build_time_indexed(
     latest: np.ndarray,
     modes: list[list[int]],
     max_vars: int,
-) -> MilpModel:
-    """The model over the ticks [0, max(latest)); UnsupportedFeatureError past `max_vars`."""
+) -> MilpModel | str:
+    """The model over the ticks [0, max(latest)), or why it is infeasible (an operation with
+    no start that fits); UnsupportedFeatureError past `max_vars`."""
     size = count_starts(c, earliest, latest, modes)
     horizon = int(latest.max()) if c.n_ops else 0
     if size > max_vars:
@@ -58,6 +59,12 @@ def build_time_indexed(
     m.starts = pyo.Set(initialize=keys, dimen=2)
     m.x = pyo.Var(m.starts, within=pyo.Binary)
     by_op = _groups(var_op, c.n_ops)
+    for o, group in enumerate(by_op):
+        if group.size == 0:
+            return (
+                f"operation {c.op_ids[o]!r} has no start in [{earliest[o]}, {latest[o]}) whose "
+                "run meets no unavailability window of its machine"
+            )
     by_mode = _groups(var_mode, c.n_modes)
     m.one_start = pyo.Constraint(m.ops, rule=lambda m, o: sum(m.x[keys[v]] for v in by_op[o]) == 1)
     m.use = pyo.Expression(m.modes, rule=lambda m, k: sum(m.x[keys[v]] for v in by_mode[k]))
@@ -101,7 +108,7 @@ def build_time_indexed(
 
     energy_cost = priced(c.tariff_start, c.tariff_value)
     carbon = priced(c.carbon_start, c.carbon_value)
-    if not np.isnan(c.carbon_cap_kg) and c.carbon_start.size:
+    if not np.isnan(c.carbon_cap_kg) and c.carbon_start.size and not isinstance(carbon, float):
         m.carbon_cap = pyo.Constraint(expr=carbon <= float(c.carbon_cap_kg))
 
     def set_schedule(mode: np.ndarray, start: np.ndarray) -> None:
