@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scheduler.core.errors import InstanceError
+from scheduler.core.limits import quote
 from scheduler.core.model import Instance, Job, Machine, Mode, Operation
 from scheduler.io.text import read_text
 
@@ -172,7 +173,7 @@ class _Tokens:
             value = int(text)
         except ValueError:
             raise InstanceError(
-                f"{self._label}: line {number}: {what}: expected an integer, got {text!r}"
+                f"{self._label}: line {number}: {what}: expected an integer, got {quote(text)}"
             ) from None
         if minimum is not None and value < minimum:
             raise InstanceError(
@@ -196,7 +197,7 @@ class _Tokens:
         if self._next < len(self._tokens):
             text, number = self._tokens[self._next]
             raise InstanceError(
-                f"{self._label}: line {number}: unexpected data {text!r} after {after}"
+                f"{self._label}: line {number}: unexpected data {quote(text)} after {after}"
             )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from scheduler.core.errors import InstanceError
+from scheduler.core.limits import quote
 from scheduler.core.model import Instance
 from scheduler.io.classic import read_fjsp, read_jssp
 from scheduler.io.instance_json import read_json
@@ -24,7 +25,7 @@ def guess_format(path: str | Path) -> str:
     if suffix not in SUFFIXES:
         known = ", ".join(f"{s} ({f})" for s, f in SUFFIXES.items())
         raise InstanceError(
-            f"{path}: cannot tell the format from the suffix {suffix or '(none)'!r}; "
+            f"{path}: cannot tell the format from the suffix {quote(suffix or '(none)')}; "
             f"pass --format {'|'.join(READERS)} (suffixes known: {known})"
         )
     return SUFFIXES[suffix]
@@ -34,5 +35,5 @@ def load(path: str | Path, format: str | None = None) -> Instance:
     """The instance in file `path`, read as `format` (json, jssp, fjsp) or by its suffix."""
     name = format.lower() if format else guess_format(path)
     if name not in READERS:
-        raise InstanceError(f"unknown format {format!r}; known formats: {', '.join(READERS)}")
+        raise InstanceError(f"unknown format {quote(format)}; known formats: {', '.join(READERS)}")
     return READERS[name](Path(path))

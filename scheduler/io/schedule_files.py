@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from scheduler.core.errors import InstanceError
+from scheduler.core.limits import quote
 from scheduler.core.model import Instance
 from scheduler.core.result import Result
 from scheduler.core.schedule import Assignment, Schedule
@@ -55,7 +56,7 @@ def read_schedule_csv(instance: Instance, path: str | Path) -> Schedule:
 
 def write_summary(result: Result, path: str | Path) -> Path:
     """`Result.summary()` as JSON; numpy values become plain numbers, NaN/inf become null."""
-    text = json.dumps(_plain(result.summary()), indent=2, allow_nan=False)
+    text = json.dumps(json_safe(result.summary()), indent=2, allow_nan=False)
     return atomic_write(path, text + "\n")
 
 
@@ -77,18 +78,18 @@ def _integer(value: str | None, where: str) -> int:
     except ValueError:
         number = math.nan
     if not number.is_integer():
-        raise InstanceError(f"{where}: expected an integer, got {text!r}")
+        raise InstanceError(f"{where}: expected an integer, got {quote(text)}")
     return int(number)
 
 
-def _plain(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """JSON-safe copy: numpy scalars and arrays as Python values, non-finite floats as None."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
+        return json_safe(value.tolist())
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):

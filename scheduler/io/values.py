@@ -11,12 +11,27 @@ from numbers import Integral, Real
 from typing import Any
 
 from scheduler.core.errors import InstanceError
+from scheduler.core.limits import MAX_NUMBER_CHARS, quote
+
+
+class LongNumber(str):
+    """The text of a JSON number longer than MAX_NUMBER_CHARS characters, kept unconverted
+    (Python refuses int() of 4,300+ digits); every typed reader refuses it naming the field."""
+
+
+def parse_int(text: str) -> int | LongNumber:
+    """A JSON integer literal, or a LongNumber when it has too many digits to be a value."""
+    return LongNumber(text) if len(text) > MAX_NUMBER_CHARS else int(text)
 
 
 def show(value: Any) -> str:
     """A short JSON-like rendering of a bad value for an error message."""
+    if isinstance(value, LongNumber):
+        return f"a number of {len(value.lstrip('-'))} digits"
     if isinstance(value, Mapping):
         return "an object"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return quote(value)
     try:
         text = json.dumps(value, allow_nan=True)
     except (TypeError, ValueError):
@@ -34,7 +49,7 @@ def as_int(value: Any, where: str, minimum: int | None = 0) -> int:
     else:
         raise InstanceError(f"{where}: expected {wanted}, got {show(value)}")
     if minimum is not None and result < minimum:
-        raise InstanceError(f"{where}: expected {wanted}, got {result}")
+        raise InstanceError(f"{where}: expected {wanted}, got {quote(result)}")
     return result
 
 
@@ -50,7 +65,7 @@ def as_num(value: Any, where: str, minimum: float | None = 0.0) -> float:
 
 def as_id(value: Any, where: str) -> str:
     """A non-empty string id."""
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or isinstance(value, LongNumber) or not value:
         raise InstanceError(f"{where}: expected a non-empty string, got {show(value)}")
     return value
 
