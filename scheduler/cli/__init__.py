@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 
+from scenarios.cli import add_scenario_parser
 from scheduler.bench.cli import add_bench_parser
 from scheduler.cli import explain, pareto, solve, solvers, validate
 from scheduler.cli.common import EXIT_BAD_INPUT, USER_ERRORS, one_line
@@ -51,4 +52,5 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (solve, validate, solvers, pareto, explain):
         command.add_parser(commands)
     add_bench_parser(commands)
+    add_scenario_parser(commands)
     return parser
