@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scenarios.executed import REWORK_SUFFIX
 from scenarios.kernel import measure
 from scenarios.simulate import Execution
 from scheduler.core.model import Profile
@@ -90,7 +91,9 @@ def kpis(ex: Execution) -> dict[str, float]:
         "good_units": float(good),
         "scrap_units": float(ex.scrapped.sum()),
         "escaped_units": float(ex.escaped.sum()),
-        "rework_ops": float((ex.rend >= 0).sum()),
+        "rework_ops": float(
+            (ex.rend >= 0).sum() + sum(o.endswith(REWORK_SUFFIX) for o in c.op_ids)
+        ),
         "ops_moved": float(np.mean(shift > 0)) if shift.size else 0.0,
         "mean_shift_h": float(np.mean(shift)) * kwh_per_kw_tick if shift.size else 0.0,
         "machines_changed": float(np.mean(machine[planned] != ex.planned_machine[planned]))

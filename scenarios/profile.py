@@ -104,12 +104,14 @@ class Quality:
 @dataclass(frozen=True)
 class Rescheduling:
     """On a breakdown: keep every sequence and push later (`right_shift`), or re-plan the
-    remaining work with a solver (`reoptimize`, via `scheduler.reschedule`)."""
+    remaining work with a solver (`reoptimize`, via `scheduler.reschedule`), optionally with
+    the `deviation` term (shift from the old plan) weighted by `stability`."""
 
     policy: str = "right_shift"
     solver: str = "heuristic"
     objective: str | None = None
     time_limit: float = 2.0
+    stability: float | None = None
 
 
 @dataclass(frozen=True)
@@ -317,6 +319,7 @@ def _rescheduling(r: _Reader | None) -> Rescheduling:
         solver=r.text("solver", "heuristic"),
         objective=_objective(r, "objective", None),
         time_limit=r.number("time_limit", 2.0, positive=True),
+        stability=r.number("stability", None),
     )
     r.done()
     return out

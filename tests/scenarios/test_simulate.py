@@ -134,3 +134,35 @@ def test_resources_are_refused() -> None:
     instance = scheduler.load(ROOT / "examples/demo_plant.json")
     with pytest.raises(ScenarioError, match="renewable resources"):
         prepare(instance, DISRUPTED)
+
+
+def test_reoptimized_executions_are_valid_and_replan_at_breakdowns() -> None:
+    from paths import INSTANCES
+
+    instance = scheduler.load(INSTANCES / "fjsp/brandimarte/mk01.fjs")
+    often = {
+        "time_between_failures": {"distribution": "exponential", "mean_hours": 0.4},
+        "repair_time": {"distribution": "exponential", "mean_hours": 0.1},
+    }
+    sections = {
+        "maintenance": {"breakdowns": often},
+        "quality": {"defect_rate": 0.5, "station_detection": 0.6, "final_detection": 0.5},
+    }
+    replanning = profile(
+        "replan",
+        rescheduling={"policy": "reoptimize", "solver": "heuristic", "time_limit": 0.1},
+        **sections,
+    )
+    shifting = profile("shift", **sections)
+    seed = replication_seeds(2, 1)[0]
+    execution = run(prepare(instance, replanning), seed)
+    executed, schedule = executed_instance_and_schedule(execution)
+    assert scheduler.validate(executed, schedule) == []
+    measured = kpis(execution)
+    assert measured["replans"] >= 1
+    slow = scheduler.compute_kpis(executed, schedule)
+    assert math.isclose(measured["makespan_h"], slow["makespan"] / 60)
+    # the same breakdowns and defects as the right-shift policy sees
+    shifted = kpis(run(prepare(instance, shifting), seed))
+    assert measured["rework_ops"] == shifted["rework_ops"]
+    assert measured["scrap_units"] == shifted["scrap_units"]
