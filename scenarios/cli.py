@@ -36,7 +36,7 @@ def add_scenario_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Plan with each profile, execute the plan in replications with sampled "
         "breakdowns, durations and defects (the same in every profile), and compare the KPIs.",
     )
-    run.add_argument("instance", metavar="INSTANCE", type=Path)
+    run.add_argument("instance", metavar="INSTANCE", type=Path, help="the instance file")
     add_format(run)
     run.add_argument(
         "--profiles",
@@ -47,11 +47,18 @@ def add_scenario_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--profile-file", type=Path, action="append", default=[], metavar="P.json",
         help="a profile file (repeatable); added to --profiles (default then: before)",
     )  # fmt: skip
-    run.add_argument("--replications", type=positive(int), default=200, metavar="N")
+    run.add_argument(
+        "--replications",
+        type=positive(int),
+        default=200,
+        metavar="N",
+        help="simulated replications per scenario (default: 200)",
+    )
     run.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     run.add_argument(
         "--workers", type=positive(int), metavar="N",
-        help="parallel processes for the replications (default: the cores; 1: no pool)",
+        help="processes for the replications (default: every core when a profile "
+        "re-optimises, else this process alone; 1: no pool)",
     )  # fmt: skip
     run.add_argument("--executor", metavar="ADDRESS", help="a dask.distributed scheduler address")
     run.add_argument("--out", type=Path, metavar="CSV", help="the KPI table")

@@ -45,15 +45,19 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, help="CP-SAT workers per run")
     parser.add_argument("--tasks", type=int, help="runs in parallel per node")
     parser.add_argument("--seeds", type=int, default=1, help="seeds 0..K-1 per instance/solver")
-    parser.add_argument("--objective", default="makespan")
+    parser.add_argument("--objective", default="makespan", help="objective (default: makespan)")
     parser.add_argument("--out", type=Path, default=Path("results.csv"), help="per-run CSV")
     parser.add_argument("--executor", default=LOCAL, help="local or a dask scheduler address")
-    parser.add_argument("--checkpoints", default=",".join(f"{t:g}" for t in DEFAULT_CHECKPOINTS))
+    parser.add_argument(
+        "--checkpoints",
+        default=",".join(f"{t:g}" for t in DEFAULT_CHECKPOINTS),
+        help="comma-separated seconds at which the best objective is recorded",
+    )
     parser.add_argument("--resume", action="store_true", help="keep finished runs in --out")
     parser.add_argument("--isolate", action="store_true", help="a fresh process per run")
     parser.add_argument("--instances-root", type=Path, help="folder with bks.csv and the sets")
     parser.add_argument("--list-suites", action="store_true", help="list suites and exit")
-    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
 def run_bench_cli(args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ def add_parser(commands: Any) -> None:
     front = commands.add_parser(
         "pareto", help="trade two objectives off: the non-dominated schedules (epsilon constraint)"
     )
-    front.add_argument("instance", metavar="INSTANCE", type=Path)
+    front.add_argument("instance", metavar="INSTANCE", type=Path, help="the instance file")
     add_format(front)
     front.add_argument(
         "--objectives", default="makespan,carbon", help="two terms (default: makespan,carbon)"

@@ -17,8 +17,10 @@ from scheduler.io import load, read_schedule_csv
 def add_parser(commands: Any) -> None:
     """The `validate` sub-command."""
     check = commands.add_parser("validate", help="check a schedule CSV against an instance")
-    check.add_argument("instance", metavar="INSTANCE", type=Path)
-    check.add_argument("schedule", metavar="SCHEDULE.csv", type=Path)
+    check.add_argument("instance", metavar="INSTANCE", type=Path, help="the instance file")
+    check.add_argument(
+        "schedule", metavar="SCHEDULE.csv", type=Path, help="the schedule CSV to check"
+    )
     add_format(check)
     check.set_defaults(run=run_validate)
 

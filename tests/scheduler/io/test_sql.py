@@ -172,7 +172,8 @@ def test_the_command_line_reads_a_plant_and_stores_the_plan(
 
     db = f"sqlite:///{tmp_path / 'plant.db'}"
     sql.write_instance(db, scheduler.load(DEMO), "demo")
-    argv = ["solve", db, "--plant-id", "demo", "--time-limit", "5", "--no-warm-start"]
+    argv = ["solve", db, "--plant-id", "demo", "--solver", "cpsat", "--time-limit", "5"]
+    argv += ["--no-warm-start"]
     assert main([*argv, "--out", db, "--plan-id", "p1", "--quiet"]) == 0
     assert len(sql.read_schedule(db, "p1").assignments) == 18
     assert main([*argv, "--out", db, "--plan-id", "p1", "--quiet"]) == 2
