@@ -396,7 +396,7 @@ def read_instance(url: str | Path, plant_id: str) -> Instance:
             for t in INSTANCE_TABLES
         }
     if not rows["plants"]:
-        raise InstanceError(f"plant {plant_id!r}: not found in {_safe(url)}")
+        raise InstanceError(f"plant {plant_id!r}: not found in {safe_url(url)}")
     return _instance_from_rows(rows)
 
 
@@ -563,7 +563,7 @@ def read_schedule(url: str | Path, plan_id: str, instance: Instance | None = Non
             .order_by(PLANNED_OPERATIONS.c.position)
         ).all()
     if plan is None:
-        raise InstanceError(f"plan {plan_id!r}: not found in {_safe(url)}")
+        raise InstanceError(f"plan {plan_id!r}: not found in {safe_url(url)}")
     if instance is None:
         if plan.plant_id is None:
             raise InstanceError(f"plan {plan_id!r} names no plant: pass the instance")
@@ -577,6 +577,6 @@ def read_schedule(url: str | Path, plan_id: str, instance: Instance | None = Non
     )
 
 
-def _safe(url: str | Path) -> str:
+def safe_url(url: str | Path) -> str:
     """The URL without its password, for messages."""
     return sa.engine.make_url(database_url(url)).render_as_string(hide_password=True)
