@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from scheduler.core.accounting import operation_energy
+from scheduler.core.clock import iso, to_datetime
 
 if TYPE_CHECKING:
     from scheduler.core.compile import CompiledInstance
@@ -25,6 +26,7 @@ COLUMNS = [
     "energy_cost",
     "carbon_kg",
 ]
+CLOCK_COLUMNS = ["start_time", "end_time"]  # after COLUMNS when the instance has a `start`
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,9 @@ class Schedule:
         return max((a.end for a in self.assignments), default=0)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per operation with the contract columns of DESIGN section 5."""
+        """One row per operation with the contract columns of DESIGN section 5, then, when
+        the instance has a `start`, `start_time` and `end_time` as ISO 8601 text."""
+        start, unit = self.instance.start, self.instance.time_unit_minutes
         rows = []
         for a in self.assignments:
             kwh, cost, carbon = operation_energy(self.instance, a)
@@ -103,4 +107,8 @@ class Schedule:
                     "carbon_kg": carbon,
                 }
             )
-        return pd.DataFrame(rows, columns=COLUMNS)
+            if start is not None:
+                rows[-1]["start_time"] = iso(to_datetime(start, unit, a.start))
+                rows[-1]["end_time"] = iso(to_datetime(start, unit, a.end))
+        extra = CLOCK_COLUMNS if start is not None else []
+        return pd.DataFrame(rows, columns=COLUMNS + extra)
