@@ -11,23 +11,33 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from collections.abc import Sequence
-from importlib import metadata
+from importlib import import_module, metadata
 
-from scenarios.cli import add_scenario_parser
-from scheduler.bench.cli import add_bench_parser
-from scheduler.cli import explain, pareto, solve, solvers, validate
-from scheduler.cli.common import EXIT_BAD_INPUT, USER_ERRORS, one_line
+from scheduler.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_NO_SCHEDULE,
+    USER_ERRORS,
+    one_line,
+    stop_on_signals,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on `argv` (default: sys.argv[1:]) and return the exit code."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_command(argv)).parse_args(argv)
+    args.stop = threading.Event()  # set by Ctrl-C or SIGTERM: a solve ends with its best schedule
     try:
-        code: int = args.run(args)
+        with stop_on_signals(args.stop):
+            code: int = args.run(args)
     except USER_ERRORS as error:
         print(f"error: {one_line(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:  # a second Ctrl-C: stop at once, nothing (more) written
+        print("interrupted", file=sys.stderr)
+        return EXIT_NO_SCHEDULE
     return code
 
 
@@ -39,8 +49,53 @@ def _version() -> str:
         return "(not installed)"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with its subcommands (each module adds its own)."""
+# sub-command -> (the module that adds its parser, that function, its one-line help); a command
+# module is imported only when its command runs, so a command loads only what it uses
+COMMANDS = {
+    "solve": ("scheduler.cli.solve", "add_parser", "solve an instance and write the schedule"),
+    "validate": (
+        "scheduler.cli.validate",
+        "add_parser",
+        "check a schedule CSV against an instance",
+    ),
+    "solvers": (
+        "scheduler.cli.solvers",
+        "add_parser",
+        "list the registered solvers and what each models",
+    ),
+    "pareto": (
+        "scheduler.cli.pareto",
+        "add_parser",
+        "trade two objectives off: the non-dominated schedules (epsilon constraint)",
+    ),
+    "explain": (
+        "scheduler.cli.explain",
+        "add_parser",
+        "explain a schedule: critical path, bottlenecks, late jobs, energy",
+    ),
+    "reschedule": (
+        "scheduler.cli.reschedule",
+        "add_parser",
+        "re-plan a schedule at a tick after disruption events",
+    ),
+    "bench": ("scheduler.bench.cli", "add_bench_parser", "run a benchmark sweep"),
+    "scenario": (
+        "scenarios.cli",
+        "add_scenario_parser",
+        "simulate the plant before and after AI adoption, with intervals",
+    ),
+}
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The sub-command named in `argv` (its first word that is one), if any."""
+    return next((word for word in argv if word in COMMANDS), None)
+
+
+def build_parser(command: str | None = None, every: bool = False) -> argparse.ArgumentParser:
+    """The argument parser: the full parser of `command` (of every command with `every`), and
+    for the others a stub with their help line, so that `scheduler --help` lists them all
+    without importing what they use."""
     parser = argparse.ArgumentParser(
         prog="scheduler",
         description="Production scheduling: solve an instance, check a schedule, list solvers.",
@@ -49,8 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", action="version", version=f"%(prog)s {_version()}", help="show the version"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (solve, validate, solvers, pareto, explain):
-        command.add_parser(commands)
-    add_bench_parser(commands)
-    add_scenario_parser(commands)
+    for name, (module, adder, about) in COMMANDS.items():
+        if every or name == command:
+            getattr(import_module(module), adder)(commands)
+        else:
+            commands.add_parser(name, help=about, add_help=False)
     return parser

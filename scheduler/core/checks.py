@@ -8,32 +8,55 @@ from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, cast
 
 from scheduler.core.errors import InstanceError
+from scheduler.core.limits import (
+    MAX_AMOUNT,
+    MAX_ID_CHARS,
+    MAX_QUANTITY,
+    MAX_TICKS,
+    MAX_TIME_UNIT_MINUTES,
+    MIN_TIME_UNIT_MINUTES,
+    cut,
+    describe_limit,
+    quote,
+)
 
 if TYPE_CHECKING:
     from scheduler.core.model import Instance, Mode, Profile
 
 
-def _int(value: Any, where: str, minimum: int | None = 0) -> int:
+def _int(value: Any, where: str, minimum: int | None = 0, maximum: int = MAX_TICKS) -> int:
     wanted = "an integer" if minimum is None else f"an integer >= {minimum}"
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise InstanceError(f"{where}: expected {wanted}, got {value!r}")
+        raise InstanceError(f"{where}: expected {wanted}, got {quote(value)}")
     if minimum is not None and value < minimum:
         raise InstanceError(f"{where}: expected {wanted}, got {value}")
+    if value > maximum:
+        raise InstanceError(f"{where}: {quote(value)} is above the limit {describe_limit(maximum)}")
     return int(value)
 
 
-def _num(value: Any, where: str, minimum: float | None = 0.0) -> float:
+def _num(
+    value: Any, where: str, minimum: float | None = 0.0, maximum: float = MAX_QUANTITY
+) -> float:
+    """A finite real number in [minimum, maximum] (no minimum when None: in [-max, max])."""
     wanted = "a finite number" if minimum is None else f"a number >= {minimum:g}"
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise InstanceError(f"{where}: expected {wanted}, got {value!r}")
+        raise InstanceError(f"{where}: expected {wanted}, got {quote(value)}")
     if minimum is not None and value < minimum:
         raise InstanceError(f"{where}: expected {wanted}, got {value}")
+    if abs(value) > maximum:
+        raise InstanceError(f"{where}: {value:g} is beyond the limit {describe_limit(maximum)}")
     return float(value)
 
 
 def _id(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value:
-        raise InstanceError(f"{where}: expected a non-empty string id, got {value!r}")
+        raise InstanceError(f"{where}: expected a non-empty string id, got {quote(value)}")
+    if len(value) > MAX_ID_CHARS:
+        raise InstanceError(
+            f"{where}: {quote(value)} is {len(value)} characters long, above the limit "
+            f"{MAX_ID_CHARS}"
+        )
     return value
 
 
@@ -42,21 +65,25 @@ def _first_repeat(ids: list[str], paths: list[str]) -> None:
     first: dict[str, str] = {}
     for i, path in zip(ids, paths, strict=True):
         if i in first:
-            raise InstanceError(f"{path}: id {i!r} is already used by {first[i]}")
+            raise InstanceError(f"{path}: id {quote(i)} is already used by {first[i]}")
         first[i] = path
 
 
-def check_profile(profile: Profile, where: str, minimum: float | None = 0.0) -> None:
-    """Steps non-empty, integer starts strictly increasing from 0, finite values, and a
-    period longer than the last start."""
+def check_profile(
+    profile: Profile, where: str, minimum: float | None = 0.0, maximum: float = MAX_QUANTITY
+) -> None:
+    """Steps non-empty, integer starts strictly increasing from 0, finite values within the
+    limits, and a period longer than the last start."""
     if not profile.steps:
         raise InstanceError(f"{where}: steps: at least one [start, value] step is required")
     last = -1
     for i, step in enumerate(profile.steps):
         if not isinstance(step, (tuple, list)) or len(step) != 2:
-            raise InstanceError(f"{where}: steps[{i}]: expected [start_tick, value], got {step!r}")
+            raise InstanceError(
+                f"{where}: steps[{i}]: expected [start_tick, value], got {quote(step)}"
+            )
         start = _int(step[0], f"{where}: steps[{i}] start")
-        _num(step[1], f"{where}: steps[{i}] value", minimum)
+        _num(step[1], f"{where}: steps[{i}] value", minimum, maximum)
         if i == 0 and start != 0:
             raise InstanceError(f"{where}: steps: the first step must start at tick 0, not {start}")
         if start <= last:
@@ -72,20 +99,28 @@ def check_profile(profile: Profile, where: str, minimum: float | None = 0.0) -> 
             )
 
 
+CYCLE_SHOWN = 8  # operations of a precedence cycle named in its message
+
+
 def job_path(inst: Instance, j: int) -> str:
     """`jobs[j] 'id'`: the path of job j, as the JSON reader names it."""
-    return f"jobs[{j}] {inst.jobs[j].id!r}"
+    return f"jobs[{j}] {quote(inst.jobs[j].id)}"
 
 
 def check_instance(inst: Instance) -> None:
     """Raise InstanceError for the first inconsistency found. Messages start with the path of
     the field as in the JSON format: `jobs[0] 'J1', operations[1] 'J1-2', modes[0]: ...`."""
     if not isinstance(inst.name, str):
-        raise InstanceError(f"name: expected a string, got {inst.name!r}")
-    _num(inst.time_unit_minutes, "time_unit_minutes", None)
-    if inst.time_unit_minutes <= 0:
+        raise InstanceError(f"name: expected a string, got {quote(inst.name)}")
+    if len(inst.name) > MAX_ID_CHARS:
         raise InstanceError(
-            f"time_unit_minutes: expected a number > 0, got {inst.time_unit_minutes}"
+            f"name: {len(inst.name)} characters long, above the limit {MAX_ID_CHARS}"
+        )
+    _num(inst.time_unit_minutes, "time_unit_minutes", None, math.inf)
+    if not MIN_TIME_UNIT_MINUTES <= inst.time_unit_minutes <= MAX_TIME_UNIT_MINUTES:
+        raise InstanceError(
+            f"time_unit_minutes: expected a number in [{MIN_TIME_UNIT_MINUTES:g}, "
+            f"{MAX_TIME_UNIT_MINUTES:g}], got {inst.time_unit_minutes:g}"
         )
     if inst.horizon is not None:
         _int(inst.horizon, "horizon", 1)
@@ -105,14 +140,14 @@ def check_instance(inst: Instance) -> None:
 def _check_machines(inst: Instance) -> set[str]:
     """Unique ids, idle power, well-formed windows; returns the machine ids."""
     ids = [_id(m.id, f"machines[{i}]: id") for i, m in enumerate(inst.machines)]
-    paths = [f"machines[{i}] {mid!r}" for i, mid in enumerate(ids)]
+    paths = [f"machines[{i}] {quote(mid)}" for i, mid in enumerate(ids)]
     _first_repeat(ids, paths)
     for machine, path in zip(inst.machines, paths, strict=True):
         _num(machine.idle_power_kw, f"{path}: idle_power_kw")
         for k, window in enumerate(machine.unavailable):
             where = f"{path}: unavailable[{k}]"
             if not isinstance(window, (tuple, list)) or len(window) != 2:
-                raise InstanceError(f"{where}: expected [start, end], got {window!r}")
+                raise InstanceError(f"{where}: expected [start, end], got {quote(window)}")
             s, e = _int(window[0], f"{where} start"), _int(window[1], f"{where} end")
             if e <= s:
                 raise InstanceError(f"{where}: end {e} must be after start {s}")
@@ -122,10 +157,10 @@ def _check_machines(inst: Instance) -> set[str]:
 def _check_resources(inst: Instance) -> dict[str, int]:
     """Unique ids and capacities >= 0; returns the capacity per resource id."""
     ids = [_id(r.id, f"resources[{i}]: id") for i, r in enumerate(inst.resources)]
-    paths = [f"resources[{i}] {rid!r}" for i, rid in enumerate(ids)]
+    paths = [f"resources[{i}] {quote(rid)}" for i, rid in enumerate(ids)]
     _first_repeat(ids, paths)
     return {
-        rid: _int(r.capacity, f"{path}: capacity")
+        rid: _int(r.capacity, f"{path}: capacity", 0, MAX_AMOUNT)
         for rid, r, path in zip(ids, inst.resources, paths, strict=True)
     }
 
@@ -150,11 +185,16 @@ def _check_jobs(inst: Instance, machines: set[str], capacity: dict[str, int]) ->
         if not job.operations:
             raise InstanceError(f"{jw}: operations: at least one operation is required")
         for k, op in enumerate(job.operations):
-            ow = f"{jw}, operations[{k}] {_id(op.id, f'{jw}, operations[{k}]: id')!r}"
+            ow = f"{jw}, operations[{k}] {quote(_id(op.id, f'{jw}, operations[{k}]: id'))}"
             op_ids.append(op.id)
             op_paths.append(ow)
-            if op.family is not None and (not isinstance(op.family, str) or not op.family):
-                raise InstanceError(f"{ow}: family: expected a non-empty string, got {op.family!r}")
+            if op.family is not None:
+                _id(op.family, f"{ow}: family")
+            op_release = _int(op.release, f"{ow}: release")
+            if op.deadline is not None and _int(op.deadline, f"{ow}: deadline") < op_release:
+                raise InstanceError(
+                    f"{ow}: deadline: {op.deadline} is before the release {op_release}"
+                )
             if not op.modes:
                 raise InstanceError(f"{ow}: modes: at least one mode is required")
             for n, mode in enumerate(op.modes):
@@ -165,16 +205,16 @@ def _check_jobs(inst: Instance, machines: set[str], capacity: dict[str, int]) ->
 def _check_mode(mode: Mode, mw: str, machines: set[str], capacity: dict[str, int]) -> None:
     """A known machine, duration >= 0, power >= 0, known resources within their capacity."""
     if mode.machine not in machines:
-        raise InstanceError(f"{mw}: machine: {mode.machine!r} is not a known machine")
+        raise InstanceError(f"{mw}: machine: {quote(mode.machine)} is not a known machine")
     _int(mode.duration, f"{mw}: duration", 0)
     _num(mode.power_kw, f"{mw}: power_kw")
     for r, q in mode.resources.items():
         if r not in capacity:
-            raise InstanceError(f"{mw}: resources: {r!r} is not a known resource")
-        if _int(q, f"{mw}: resources[{r!r}]") > capacity[r]:
+            raise InstanceError(f"{mw}: resources: {quote(r)} is not a known resource")
+        if _int(q, f"{mw}: resources[{quote(r)}]", 0, MAX_AMOUNT) > capacity[r]:
             raise InstanceError(
-                f"{mw}: resources[{r!r}]: demands {q}, above the capacity {capacity[r]} "
-                f"of resource {r!r}"
+                f"{mw}: resources[{quote(r)}]: demands {q}, above the capacity {capacity[r]} "
+                f"of resource {quote(r)}"
             )
 
 
@@ -184,11 +224,13 @@ def _check_predecessors(inst: Instance) -> None:
     for j, job in enumerate(inst.jobs):
         for k, op in enumerate(job.operations):
             for n, pred in enumerate(op.predecessors or ()):
-                pw = f"{job_path(inst, j)}, operations[{k}] {op.id!r}: predecessors[{n}]"
+                pw = f"{job_path(inst, j)}, operations[{k}] {quote(op.id)}: predecessors[{n}]"
                 if not isinstance(pred, (tuple, list)) or len(pred) != 2:
-                    raise InstanceError(f"{pw}: expected an (operation id, lag) pair, got {pred!r}")
+                    raise InstanceError(
+                        f"{pw}: expected an (operation id, lag) pair, got {quote(pred)}"
+                    )
                 if pred[0] not in known:
-                    raise InstanceError(f"{pw}: {pred[0]!r} is not a known operation")
+                    raise InstanceError(f"{pw}: {quote(pred[0])} is not a known operation")
                 if pred[0] == op.id:
                     raise InstanceError(f"{pw}: an operation cannot precede itself")
                 _int(pred[1], f"{pw} lag")
@@ -198,25 +240,25 @@ def _check_setups(inst: Instance, machines: set[str]) -> None:
     """Setup tables name known machines and hold integers >= 0."""
     for m, table in inst.setup_times.items():
         if m not in machines:
-            raise InstanceError(f"setup_times: {m!r} is not a known machine")
+            raise InstanceError(f"setup_times: {quote(m)} is not a known machine")
         for a, row in table.items():
             for b, ticks in row.items():
-                _int(ticks, f"setup_times[{m!r}][{a!r}][{b!r}]")
+                _int(ticks, f"setup_times[{quote(m)}][{quote(a)}][{quote(b)}]")
 
 
 def _check_energy(inst: Instance) -> None:
     """Profiles well formed; caps and carbon intensities >= 0 (tariffs may be negative)."""
     energy = inst.energy
-    if isinstance(energy.power_cap_kw, Real):
-        _num(energy.power_cap_kw, "energy: power_cap_kw")
+    if isinstance(energy.power_cap_kw, Real):  # caps of any size: compile drops what cannot bind
+        _num(energy.power_cap_kw, "energy: power_cap_kw", 0.0, math.inf)
     elif energy.power_cap_kw is not None:  # a Profile: the model checked the class
-        check_profile(cast("Profile", energy.power_cap_kw), "energy.power_cap_kw")
+        check_profile(cast("Profile", energy.power_cap_kw), "energy.power_cap_kw", 0.0, math.inf)
     if energy.tariff is not None:
         check_profile(energy.tariff, "energy.tariff", None)
     if energy.carbon_intensity is not None:
         check_profile(energy.carbon_intensity, "energy.carbon_intensity")
     if energy.carbon_cap_kg is not None:
-        _num(energy.carbon_cap_kg, "energy: carbon_cap_kg")
+        _num(energy.carbon_cap_kg, "energy: carbon_cap_kg", 0.0, math.inf)
 
 
 def _check_precedence_times(inst: Instance) -> None:
@@ -227,7 +269,7 @@ def _check_precedence_times(inst: Instance) -> None:
     for a, b, lag in inst.precedences():
         succ[a].append((b, lag))
         indegree[b] += 1
-    head = {op.id: job.release for job, op in inst.operations}
+    head = {op.id: max(job.release, op.release) for job, op in inst.operations}
     min_dur = {op.id: min(m.duration for m in op.modes) for _, op in inst.operations}
     ready = [o for o, d in indegree.items() if d == 0]
     done = 0
@@ -242,6 +284,13 @@ def _check_precedence_times(inst: Instance) -> None:
     if done < len(succ):
         _raise_cycle(inst, succ, {o for o, d in indegree.items() if d > 0})
     for j, job in enumerate(inst.jobs):
+        for k, op in enumerate(job.operations):
+            if op.deadline is not None and head[op.id] + min_dur[op.id] > op.deadline:
+                raise InstanceError(
+                    f"{job_path(inst, j)}, operations[{k}] {quote(op.id)}: deadline: {op.deadline} "
+                    f"is before its release plus minimal work (it cannot end before "
+                    f"{head[op.id] + min_dur[op.id]})"
+                )
         finish = max(head[op.id] + min_dur[op.id] for op in job.operations)
         if job.deadline is not None and finish > job.deadline:
             raise InstanceError(
@@ -250,7 +299,7 @@ def _check_precedence_times(inst: Instance) -> None:
             )
         if inst.horizon is not None and finish > inst.horizon:
             raise InstanceError(
-                f"horizon: {inst.horizon} is before job {job.id!r} can end "
+                f"horizon: {inst.horizon} is before job {quote(job.id)} can end "
                 f"(release plus minimal work: {finish})"
             )
 
@@ -265,7 +314,7 @@ def _raise_cycle(inst: Instance, succ: dict[str, list[tuple[str, int]]], left: s
             if b in left:
                 pred.setdefault(b, a)
     paths = {
-        op.id: f"{job_path(inst, j)}, operations[{k}] {op.id!r}"
+        op.id: f"{job_path(inst, j)}, operations[{k}] {quote(op.id)}"
         for j, job in enumerate(inst.jobs)
         for k, op in enumerate(job.operations)
     }
@@ -279,5 +328,6 @@ def _raise_cycle(inst: Instance, succ: dict[str, list[tuple[str, int]]], left: s
     first = min(cycle, key=order.__getitem__)
     at = cycle.index(first) - 1
     cycle = cycle[at:] + cycle[:at]  # starts with the predecessor of `first`
-    path = " -> ".join([*cycle, cycle[0]])
+    shown = [cut(o) for o in cycle[:CYCLE_SHOWN]] + (["..."] if len(cycle) > CYCLE_SHOWN else [])
+    path = " -> ".join([*shown, cut(cycle[0])])
     raise InstanceError(f"{paths[first]}: predecessors: the precedences form a cycle {path}")

@@ -8,14 +8,20 @@ o are `mode_ptr[o]:mode_ptr[o+1]`. "No value" is -1 for integer fields (due, dea
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import networkx as nx
 import numpy as np
 
+from scheduler.core.errors import InstanceError
+from scheduler.core.limits import MAX_PROFILE_STEPS, MAX_TICKS, describe_limit
 from scheduler.core.model import Energy, Instance, Profile
+
+if TYPE_CHECKING:
+    from scheduler.core.schedule import Schedule
 
 I64 = np.int64
 
@@ -41,8 +47,9 @@ class CompiledInstance:
     # operations
     op_job: np.ndarray  # [n_ops] job index
     op_family: np.ndarray  # [n_ops] family index or -1
-    op_release: np.ndarray  # [n_ops] release of its job
-    op_deadline: np.ndarray  # [n_ops] latest end: min(job deadline, horizon)
+    op_release: np.ndarray  # [n_ops] earliest start: max(its job's release, its own)
+    op_deadline: np.ndarray  # [n_ops] latest end: min(job deadline, own deadline, horizon)
+    op_hard_deadline: np.ndarray  # [n_ops] min(job deadline, own deadline) or -1: none
     job_op_ptr: np.ndarray  # [n_jobs+1]
     # modes (CSR by operation)
     mode_ptr: np.ndarray  # [n_ops+1]
@@ -119,7 +126,7 @@ class CompiledInstance:
 
     @property
     def has_deadlines(self) -> bool:
-        return bool(np.any(self.job_deadline >= 0))
+        return bool(np.any(self.op_hard_deadline >= 0))
 
     def job_last_ops(self, j: int) -> np.ndarray:
         """Operations of job j that have no successor within the job (its completion ops)."""
@@ -137,30 +144,62 @@ class CompiledInstance:
         )
 
 
-def unroll_profile(profile: Profile, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+def unroll_profile(
+    profile: Profile, horizon: int, where: str = "profile"
+) -> tuple[np.ndarray, np.ndarray]:
     """Step starts and values covering [0, horizon), periodic profiles repeated; adjacent
-    equal values merged."""
-    steps = list(profile.steps)
-    starts: list[int] = []
-    values: list[float] = []
+    equal values merged. More than MAX_PROFILE_STEPS steps is an InstanceError naming `where`
+    (the horizon is clipped to what a schedule can use first, see `useful_horizon`)."""
+    starts = np.array([s for s, _ in profile.steps], dtype=I64)
+    values = np.array([v for _, v in profile.steps], dtype=np.float64)
     if profile.period:
-        base = 0
-        while base < horizon:
-            for s, v in steps:
-                if base + s < horizon:
-                    starts.append(base + s)
-                    values.append(v)
-            base += profile.period
-    else:
-        starts = [s for s, _ in steps if s < horizon]
-        values = [v for s, v in steps if s < horizon]
-    if not starts or starts[0] != 0:  # ticks before the first step take the first value
-        starts.insert(0, 0)
-        values.insert(0, steps[0][1])
-    keep = [0] + [i for i in range(1, len(starts)) if values[i] != values[i - 1]]
-    return np.array([starts[i] for i in keep], dtype=I64), np.array(
-        [values[i] for i in keep], dtype=np.float64
+        repeats = -(-horizon // profile.period)
+        if repeats * starts.size > MAX_PROFILE_STEPS:
+            raise InstanceError(
+                f"{where}: its period {profile.period} repeats {repeats:,} times within the "
+                f"{horizon:,} ticks a schedule can span: more than {MAX_PROFILE_STEPS:,} steps; "
+                "use a longer period, a coarser tick or a shorter horizon"
+            )
+        base = np.arange(repeats, dtype=I64)[:, None] * profile.period
+        starts = (base + starts[None, :]).ravel()
+        values = np.tile(values, repeats)
+    inside = starts < horizon
+    starts, values = starts[inside], values[inside]
+    if starts.size == 0 or starts[0] != 0:  # ticks before the first step take the first value
+        starts = np.concatenate(([0], starts)).astype(I64)
+        values = np.concatenate(([profile.steps[0][1]], values))
+    keep = np.concatenate(([True], values[1:] != values[:-1]))
+    return starts[keep], values[keep]
+
+
+def useful_horizon(
+    instance: Instance,
+    op_release: np.ndarray,
+    max_duration: np.ndarray,
+    succ_lag: np.ndarray,
+    setup: np.ndarray,
+    unav_end: np.ndarray,
+) -> int:
+    """A time by which some optimal schedule ends, whatever the given horizon (DESIGN section
+    8): after E, the latest window end, release or non-periodic profile step, an idle stretch
+    of G = L + largest setup + largest lag ticks (L the lcm of the profile periods) can be
+    cut by L, moving every later operation L earlier: precedences, setups, windows, releases,
+    caps and prices still hold (every profile repeats every L ticks after E) and no objective
+    term grows. So some optimal schedule ends by E + the longest modes + (n_ops + 1) x G."""
+    energy = instance.energy
+    profiles = [
+        p
+        for p in (energy.power_cap_kw, energy.tariff, energy.carbon_intensity)
+        if isinstance(p, Profile)
+    ]
+    latest = max(
+        int(unav_end.max(initial=0)),
+        int(op_release.max(initial=0)),
+        *(p.steps[-1][0] for p in profiles if not p.period),
     )
+    period = math.lcm(1, *(p.period for p in profiles if p.period))
+    gap = period + int(setup.max(initial=0)) + int(np.maximum(succ_lag, 0).max(initial=0))
+    return latest + int(max_duration.sum()) + (op_release.size + 1) * gap
 
 
 def dense_profile(starts: np.ndarray, values: np.ndarray, horizon: int) -> np.ndarray:
@@ -243,11 +282,24 @@ def compile_instance(instance: Instance) -> CompiledInstance:
     job_deadline = np.array(
         [j.deadline if j.deadline is not None else -1 for j in instance.jobs], dtype=I64
     )
-    op_release = job_release[ops.op_job]
+    own_release = np.array([op.release for _, op in instance.operations], dtype=I64)
+    op_release = np.maximum(job_release[ops.op_job], own_release)
+    hard_deadline = _hard_deadlines(instance, ops.op_job, job_deadline)
     bounds = _bounds(ops, prec, op_release, len(machine_ids))
-    horizon = _horizon(instance, ops, prec, setup, unav, job_release)
-    profiles = _energy_profiles(instance.energy, horizon)
-    carbon_cap = instance.energy.carbon_cap_kg
+    horizon = _horizon(instance, ops, prec, setup, unav, op_release)
+    if horizon > MAX_TICKS:
+        raise InstanceError(
+            f"horizon: the derived horizon {horizon:,} (the latest window end or release plus "
+            f"every operation's longest mode, largest setup and lag) is above the limit "
+            f"{describe_limit(MAX_TICKS)}"
+        )
+    if instance.horizon is not None:  # only work that grows with the problem, not the ticks
+        useful = useful_horizon(
+            instance, op_release, _per_op(ops, np.max), prec.succ_lag, setup, unav.end
+        )
+        horizon = max(1, min(horizon, useful))
+    profiles = _energy_profiles(instance.energy, horizon, ops)
+    carbon_cap = _binding_carbon_cap(instance, ops, profiles)
 
     return CompiledInstance(
         instance=instance,
@@ -266,7 +318,8 @@ def compile_instance(instance: Instance) -> CompiledInstance:
         op_job=ops.op_job,
         op_family=ops.op_family,
         op_release=op_release,
-        op_deadline=_op_deadlines(ops.op_job, job_deadline, horizon),
+        op_deadline=np.where(hard_deadline >= 0, np.minimum(hard_deadline, horizon), horizon),
+        op_hard_deadline=hard_deadline,
         job_op_ptr=ops.job_op_ptr,
         mode_ptr=ops.mode_ptr,
         mode_op=ops.mode_op,
@@ -301,7 +354,7 @@ def compile_instance(instance: Instance) -> CompiledInstance:
         tariff_value=profiles.tariff_value,
         carbon_start=profiles.carbon_start,
         carbon_value=profiles.carbon_value,
-        carbon_cap_kg=float(carbon_cap) if carbon_cap is not None else float("nan"),
+        carbon_cap_kg=carbon_cap,
         min_duration=bounds.min_duration,
         head=bounds.head,
         tail=bounds.tail,
@@ -492,7 +545,7 @@ def _horizon(
     prec: _Precedences,
     setup: np.ndarray,
     unav: _Unavailability,
-    job_release: np.ndarray,
+    op_release: np.ndarray,
 ) -> int:
     """The given horizon, else a safe one: after every window and release, all ops in a row."""
     if instance.horizon is not None:
@@ -500,28 +553,95 @@ def _horizon(
     n_ops = len(ops.op_ids)
     max_setup = int(setup.max()) if setup.size else 0
     latest_window = int(unav.end.max()) if unav.end.size else 0
-    latest_release = int(job_release.max()) if job_release.size else 0
+    latest_release = int(op_release.max()) if op_release.size else 0
     lags = int(np.maximum(prec.succ_lag, 0).sum())
     serial = int(_per_op(ops, np.max).sum() + n_ops * max_setup + lags)
     return max(max(latest_window, latest_release) + serial, 1)
 
 
-def _op_deadlines(op_job: np.ndarray, job_deadline: np.ndarray, horizon: int) -> np.ndarray:
-    """Each operation's latest end: its job's deadline if any, capped by the horizon."""
-    deadline = job_deadline[op_job]
-    return np.where(deadline >= 0, np.minimum(deadline, horizon), horizon).astype(I64)
+def _hard_deadlines(instance: Instance, op_job: np.ndarray, job_deadline: np.ndarray) -> np.ndarray:
+    """Each operation's hard latest end: the earlier of its job's and its own deadline, or -1."""
+    own = np.array(
+        [-1 if op.deadline is None else op.deadline for _, op in instance.operations], dtype=I64
+    )
+    job = job_deadline[op_job]
+    both = np.where(job < 0, own, np.where(own < 0, job, np.minimum(job, own)))
+    return both.astype(I64)
 
 
-def _energy_profiles(energy: Energy, horizon: int) -> _Profiles:
-    """The power cap (a constant cap is one step), tariff and carbon profiles over the horizon."""
+def _energy_profiles(energy: Energy, horizon: int, ops: _Operations) -> _Profiles:
+    """The power cap (a constant cap is one step), tariff and carbon profiles over the horizon.
+    A power cap is clipped to the most all operations together can draw (so 1e20 kW, a "no
+    cap" placeholder, is the same as no cap) and dropped when it cannot bind."""
     empty = np.zeros(0, dtype=I64), np.zeros(0, dtype=np.float64)
     cap = energy.power_cap_kw
     if cap is None:
         cap_steps = empty
     elif isinstance(cap, Profile):
-        cap_steps = unroll_profile(cap, horizon)
+        cap_steps = unroll_profile(cap, horizon, "energy.power_cap_kw")
     else:
         cap_steps = np.zeros(1, dtype=I64), np.array([float(cap)])
-    tariff = unroll_profile(energy.tariff, horizon) if energy.tariff else empty
-    carbon = unroll_profile(energy.carbon_intensity, horizon) if energy.carbon_intensity else empty
+    demand = float(_per_op_power(ops).sum())
+    if cap_steps[1].size and cap_steps[1].min() >= demand:
+        cap_steps = empty
+    elif cap_steps[1].size:
+        cap_steps = _clipped(cap_steps, demand)
+    tariff = unroll_profile(energy.tariff, horizon, "energy.tariff") if energy.tariff else empty
+    carbon = (
+        unroll_profile(energy.carbon_intensity, horizon, "energy.carbon_intensity")
+        if energy.carbon_intensity
+        else empty
+    )
     return _Profiles(*cap_steps, *tariff, *carbon)
+
+
+def _clipped(steps: tuple[np.ndarray, np.ndarray], ceiling: float) -> tuple[np.ndarray, np.ndarray]:
+    """A step profile with every value clipped to `ceiling`, adjacent equal values merged."""
+    starts, values = steps[0], np.minimum(steps[1], ceiling)
+    keep = np.concatenate(([True], values[1:] != values[:-1]))
+    return starts[keep], values[keep]
+
+
+def _per_op_power(ops: _Operations) -> np.ndarray:
+    """The largest power any mode of each operation draws (kW)."""
+    ptr, power = ops.mode_ptr, ops.mode_power
+    return np.array([power[ptr[o] : ptr[o + 1]].max() for o in range(len(ops.op_ids))])
+
+
+def _binding_carbon_cap(instance: Instance, ops: _Operations, profiles: _Profiles) -> float:
+    """The carbon cap (kg), or nan when there is none or it cannot bind: at or above what
+    every operation emits in its most emitting mode at the highest carbon intensity (so
+    1e15 kg, a "no cap" placeholder, is the same as no cap)."""
+    cap = instance.energy.carbon_cap_kg
+    if cap is None:
+        return float("nan")
+    intensity = float(profiles.carbon_value.max(initial=0.0))
+    kwh = ops.mode_power * ops.mode_duration * (instance.time_unit_minutes / 60.0)
+    ptr = ops.mode_ptr
+    most = sum(float(kwh[ptr[o] : ptr[o + 1]].max()) for o in range(len(ops.op_ids)))
+    return float("nan") if float(cap) >= most * intensity else float(cap)
+
+
+class ReferencePlan(NamedTuple):
+    """A reference plan on the operation indices (what the `deviation` term measures from):
+    start (-1 where the plan does not hold the operation), machine index (-1: none or unknown)
+    and the cost of a machine change: the operation's duration in the plan."""
+
+    start: np.ndarray
+    machine: np.ndarray
+    change_cost: np.ndarray
+
+
+def compile_reference(c: CompiledInstance, reference: Schedule) -> ReferencePlan:
+    """`reference` matched to the operations of `c` by id (`scheduler.core.kpi.stability_kpis`
+    defines the deviation it serves)."""
+    start = np.full(c.n_ops, -1, dtype=I64)
+    machine = np.full(c.n_ops, -1, dtype=I64)
+    cost = np.zeros(c.n_ops, dtype=I64)
+    for a in reference.assignments:
+        o = c.op_index.get(a.operation)
+        if o is not None:
+            start[o] = int(a.start)
+            machine[o] = c.machine_index.get(a.machine, -1)
+            cost[o] = int(a.end) - int(a.start)
+    return ReferencePlan(start, machine, cost)

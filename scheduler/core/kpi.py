@@ -1,8 +1,9 @@
 """Key performance indicators of a schedule: time (makespan, tardiness, flow time, throughput),
-energy (processing kWh, cost, carbon, idle kWh) and machine utilisation.
+energy (processing kWh, cost, carbon, idle kWh), machine utilisation and, against a reference
+plan, stability (operations moved, machines changed, total shift, deviation).
 
-The keys include every term name of `scheduler.core.terms.TERMS`, so `Objective.value(kpis)`
-scores a schedule from its KPIs."""
+The keys include every term name of `scheduler.core.terms.TERMS` (`deviation` when a reference
+is given), so `Objective.value(kpis)` scores a schedule from its KPIs."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from scheduler.core.model import Instance
 from scheduler.core.schedule import Schedule
 
 
-def compute_kpis(instance: Instance, schedule: Schedule) -> dict[str, Any]:
-    """Every KPI of a (valid) schedule; see the module docstring for the groups."""
+def compute_kpis(
+    instance: Instance, schedule: Schedule, reference: Schedule | None = None
+) -> dict[str, Any]:
+    """Every KPI of a (valid) schedule; see the module docstring for the groups. With a
+    `reference` plan the stability KPIs (`stability_kpis`) are added."""
     rows = schedule.assignments
     hours_per_tick = instance.time_unit_minutes / 60.0
     makespan = max((int(a.end) for a in rows), default=0)
@@ -53,7 +57,8 @@ def compute_kpis(instance: Instance, schedule: Schedule) -> dict[str, Any]:
     )
     utilisation = {m.id: busy[m.id] / makespan if makespan else 0.0 for m in instance.machines}
     n_jobs = len(instance.jobs)
-    return {
+    stability = stability_kpis(reference, schedule) if reference is not None else {}
+    return stability | {
         "makespan": makespan,
         "weighted_tardiness": weighted_tardiness,
         "total_tardiness": total_tardiness,
@@ -69,4 +74,30 @@ def compute_kpis(instance: Instance, schedule: Schedule) -> dict[str, Any]:
         "total_energy": energy + idle_energy,
         "utilisation": utilisation,
         "mean_utilisation": sum(utilisation.values()) / len(utilisation),
+    }
+
+
+def stability_kpis(reference: Schedule, schedule: Schedule) -> dict[str, int]:
+    """How far `schedule` departs from `reference`, over the operations both hold (by id):
+    `ops_moved` (start or machine changed), `machines_changed`, `total_shift` (sum of
+    |start - reference start|) and the objective term `deviation`: total_shift plus, for each
+    operation on another machine, its duration in the reference (a machine change weighs as
+    much as shifting the operation by its own length)."""
+    before = {a.operation: a for a in reference.assignments}
+    moved = changed = shift = change_cost = 0
+    for a in schedule.assignments:
+        old = before.get(a.operation)
+        if old is None:
+            continue
+        delta = abs(int(a.start) - int(old.start))
+        other_machine = a.machine != old.machine
+        moved += delta > 0 or other_machine
+        changed += other_machine
+        shift += delta
+        change_cost += (int(old.end) - int(old.start)) * other_machine
+    return {
+        "ops_moved": moved,
+        "machines_changed": changed,
+        "total_shift": shift,
+        "deviation": shift + change_cost,
     }

@@ -7,11 +7,13 @@ construction (see `scheduler.core.checks`) and raises `InstanceError` naming the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from numbers import Real
 from types import MappingProxyType
 from typing import Any
 
 from scheduler.core.checks import check_instance
+from scheduler.core.clock import to_datetime
 from scheduler.core.errors import InstanceError
 
 
@@ -54,12 +56,16 @@ class Mode:
 @dataclass(frozen=True)
 class Operation:
     """An operation of a job. `predecessors` is None when not given (the job is then a chain);
-    otherwise it lists (operation id, lag) pairs: this starts >= lag ticks after each ends."""
+    otherwise it lists (operation id, lag) pairs: this starts >= lag ticks after each ends.
+    `release` and `deadline` bound this operation alone (start >= release, end <= deadline),
+    on top of its job's; rescheduling pins operations with them."""
 
     id: str
     modes: tuple[Mode, ...]
     family: str | None = None
     predecessors: tuple[tuple[str, int], ...] | None = None
+    release: int = 0
+    deadline: int | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,8 @@ class Energy:
 
 @dataclass(frozen=True)
 class Instance:
-    """A scheduling problem. Constructing one runs every consistency check of DESIGN section 8."""
+    """A scheduling problem. Constructing one runs every consistency check of DESIGN section 8.
+    `start` (optional) is the clock instant of tick 0; without it the plan speaks in ticks."""
 
     machines: tuple[Machine, ...]
     jobs: tuple[Job, ...]
@@ -123,6 +130,7 @@ class Instance:
     resources: tuple[Resource, ...] = ()
     setup_times: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     energy: Energy = field(default_factory=Energy)
+    start: datetime | None = None
 
     def __post_init__(self) -> None:
         frozen_setups = MappingProxyType(
@@ -164,6 +172,12 @@ class Instance:
                     arcs.append((a.id, b.id, 0))
         return arcs
 
+    def clock(self, tick: int) -> datetime | None:
+        """The instant of `tick` when the instance has a `start`, else None."""
+        if self.start is None:
+            return None
+        return to_datetime(self.start, self.time_unit_minutes, tick)
+
     @property
     def has_energy(self) -> bool:
         return not self.energy.is_empty or any(m.idle_power_kw for m in self.machines)
@@ -190,6 +204,8 @@ def _check_parts(inst: Instance) -> None:
             for n, mode in enumerate(op.modes):
                 _is(mode, Mode, f"jobs[{j}], operations[{k}], modes[{n}]")
     _is(inst.energy, Energy, "energy")
+    if inst.start is not None:
+        _is(inst.start, datetime, "start")
     energy = inst.energy
     if energy.power_cap_kw is not None and not isinstance(energy.power_cap_kw, bool):
         _is(energy.power_cap_kw, (Real, Profile), "energy: power_cap_kw")

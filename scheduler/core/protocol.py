@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -12,7 +13,7 @@ import numpy as np
 
 from scheduler.core.errors import UnsupportedFeatureError
 from scheduler.core.objective import Objective
-from scheduler.core.terms import TERMS
+from scheduler.core.terms import STABILITY_TERMS, TERMS
 
 if TYPE_CHECKING:
     from scheduler.core.compile import CompiledInstance
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
 FEATURES: dict[str, str] = {
     "alternative_modes": "operations with alternative modes (flexible machines)",
     "precedence_lags": "precedence time lags",
-    "releases": "job release times",
-    "deadlines": "hard job deadlines or a given horizon",
+    "releases": "job or operation release times",
+    "deadlines": "hard job or operation deadlines or a given horizon",
     "setups": "sequence-dependent setup times",
     "unavailability": "machine unavailability windows",
     "resources": "renewable resources",
@@ -38,7 +39,7 @@ def instance_features(c: CompiledInstance) -> frozenset[str]:
     present = {
         "alternative_modes": bool(np.any(np.diff(c.mode_ptr) > 1)),
         "precedence_lags": bool(np.any(c.succ_lag != 0)),
-        "releases": bool(np.any(c.job_release > 0)),
+        "releases": bool(np.any(c.op_release > 0)),
         "deadlines": c.has_deadlines or c.horizon_given,
         "setups": c.has_setups,
         "unavailability": c.has_unavailability,
@@ -56,7 +57,7 @@ class Capabilities:
     one-line help); anything else is refused before the solve."""
 
     features: frozenset[str] = frozenset(FEATURES)
-    terms: frozenset[str] = frozenset(TERMS)
+    terms: frozenset[str] = frozenset(TERMS) - STABILITY_TERMS  # opt in to a reference plan
     lexicographic: bool = True
     weighted_sums: bool = True
     options: Mapping[str, str] = field(default_factory=dict)
@@ -69,17 +70,22 @@ class Capabilities:
 
 @dataclass
 class SolveConfig:
-    """Settings every solver reads. `warm_start` is a schedule to hint, or None.
-    `options` holds solver-specific settings (refused by a solver that does not know them)."""
+    """Settings every solver reads. `warm_start` is a schedule to hint, or None; `reference`
+    the plan the `deviation` term measures from (matched by operation id), or None.
+    `options` holds solver-specific settings (refused by a solver that does not know them).
+    `stop`, once set (Ctrl-C, SIGTERM, a portfolio ending a part), asks the solver to return
+    its best schedule so far as soon as it can."""
 
     objective: Objective = field(default_factory=lambda: Objective.parse("makespan"))
     time_limit: float | None = None
     workers: int | None = None
     seed: int = 0
     warm_start: Schedule | None = None
+    reference: Schedule | None = None
     on_progress: Callable[[Progress], None] | None = None
     log: Callable[[str], None] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 @runtime_checkable
@@ -108,6 +114,12 @@ def check_supported(solver: Solver, compiled: CompiledInstance, config: SolveCon
         raise UnsupportedFeatureError(
             f"{solver.name} does not model the objective term(s) {', '.join(terms)} "
             f"(it models: {', '.join(t for t in TERMS if t in caps.terms)})"
+        )
+    if "deviation" in objective.terms | set(config.options.get("bounds") or ()) and (
+        config.reference is None
+    ):
+        raise UnsupportedFeatureError(
+            "the objective term deviation needs a reference plan (solve(..., reference=...))"
         )
     if len(objective.levels) > 1 and not caps.lexicographic:
         raise UnsupportedFeatureError(f"{solver.name} does not take lexicographic objectives")

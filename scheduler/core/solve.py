@@ -4,6 +4,7 @@ runs the registered solver, adds KPIs and checks the schedule with the independe
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,13 +14,17 @@ from scheduler.core.errors import UnsupportedFeatureError
 from scheduler.core.kpi import compute_kpis
 from scheduler.core.model import Instance
 from scheduler.core.objective import Objective
+from scheduler.core.presolve import infeasibility
 from scheduler.core.protocol import SolveConfig, check_supported
 from scheduler.core.registry import available_solvers, get_solver
 from scheduler.core.result import Progress, Result
 from scheduler.core.schedule import Schedule
 from scheduler.core.validate import validate
 
+DEFAULT_SOLVER = "auto"  # the portfolio (solvers.portfolio): the best of the heuristic and CP-SAT
 WARM_START_SOLVER = "heuristic"
+STARTS_ITSELF = frozenset({"heuristic", "auto"})  # solvers the facade gives no warm start
+FINISH_S_PER_OP = 3e-5  # time kept back from the solver for validation and KPIs, per operation
 WARM_START_SHARE = 0.1  # of the time limit spent on the heuristic warm start
 WARM_START_MAX_S = 2.0
 WARM_START_MAX_RUNS = 8  # parallel heuristic runs when the caller leaves the workers open
@@ -31,21 +36,28 @@ class InvalidScheduleError(RuntimeError):
 
 def solve(
     instance: Instance | CompiledInstance,
-    solver: str = "cpsat",
+    solver: str = DEFAULT_SOLVER,
     objective: str | Objective = "makespan",
     time_limit: float | None = None,
     workers: int | None = None,
     seed: int = 0,
     warm_start: bool | Schedule | None = True,
+    reference: Schedule | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     log: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
     **options: Any,
 ) -> Result:
     """Solve `instance` with the solver registered as `solver`; the Result's schedule (if any)
     has passed `scheduler.core.validate` and its KPIs are filled in.
 
+    `time_limit` covers the whole call: compiling, the warm start, the solve and the checks.
     `warm_start`: a Schedule to hint; True (default) runs the `heuristic` solver first, for a
-    slice of the time limit, and hints its best schedule; False or None gives no hint."""
+    slice of the time limit, and hints its best schedule (not for `heuristic` and `auto`, which
+    start themselves); False or None gives no hint. Setting `stop` (from another thread or a
+    signal handler) ends the solve early with the best schedule found so far.
+    `reference`: the plan the `deviation` term measures from; with it the KPIs include the
+    stability ones (`scheduler.core.kpi.stability_kpis`)."""
     started = time.perf_counter()
     compiled = instance if isinstance(instance, CompiledInstance) else compile_instance(instance)
     config = SolveConfig(
@@ -53,20 +65,34 @@ def solve(
         time_limit=time_limit,
         workers=workers,
         seed=seed,
+        reference=reference,
         on_progress=on_progress,
         log=log,
         options=dict(options),
+        stop=stop or threading.Event(),
     )
     engine = get_solver(solver)
     check_supported(engine, compiled, config)
+    reason = infeasibility(compiled)
+    if reason is not None:  # proven before any search: no time limit can change it
+        return finish(compiled, Result("infeasible", engine.name, message=reason), started)
     if isinstance(warm_start, Schedule):
         config.warm_start = warm_start
-    elif warm_start and solver != WARM_START_SOLVER and WARM_START_SOLVER in available_solvers():
+    elif warm_start and solver not in STARTS_ITSELF and WARM_START_SOLVER in available_solvers():
+        config.time_limit = _left(time_limit, started, compiled)
         config.warm_start = _heuristic_start(compiled, config)
-        if time_limit is not None:
-            config.time_limit = max(0.1, time_limit - (time.perf_counter() - started))
+    config.time_limit = _left(time_limit, started, compiled)
     result = engine.solve(compiled, config)
-    return finish(compiled, result, started)
+    return finish(compiled, result, started, reference)
+
+
+def _left(time_limit: float | None, started: float, compiled: CompiledInstance) -> float | None:
+    """The solver's share of what is left of `time_limit`: less the time spent since
+    `started` and the time kept back for checking the schedule afterwards."""
+    if time_limit is None:
+        return None
+    reserve = min(0.5 * time_limit, FINISH_S_PER_OP * compiled.n_ops)
+    return max(0.0, time_limit - (time.perf_counter() - started) - reserve)
 
 
 def _heuristic_start(compiled: CompiledInstance, config: SolveConfig) -> Schedule | None:
@@ -79,7 +105,9 @@ def _heuristic_start(compiled: CompiledInstance, config: SolveConfig) -> Schedul
         time_limit=min(WARM_START_MAX_S, budget),
         workers=config.workers or min(WARM_START_MAX_RUNS, os.cpu_count() or 1),
         seed=config.seed,
+        reference=config.reference,
         on_progress=config.on_progress,
+        stop=config.stop,
     )
     try:
         result = get_solver(WARM_START_SOLVER).solve(compiled, heuristic_config)
@@ -92,8 +120,14 @@ def _heuristic_start(compiled: CompiledInstance, config: SolveConfig) -> Schedul
     return result.schedule
 
 
-def finish(compiled: CompiledInstance, result: Result, started: float) -> Result:
-    """Check the schedule independently, fill the KPIs and the wall time."""
+def finish(
+    compiled: CompiledInstance,
+    result: Result,
+    started: float,
+    reference: Schedule | None = None,
+) -> Result:
+    """Check the schedule independently, fill the KPIs (the stability ones against
+    `reference` too) and the wall time."""
     if result.schedule is not None:
         violations = validate(compiled.instance, result.schedule)
         if violations:
@@ -102,6 +136,6 @@ def finish(compiled: CompiledInstance, result: Result, started: float) -> Result
                 f"solver {result.solver!r} returned an invalid schedule "
                 f"({len(violations)} violations): {shown}"
             )
-        result.kpis = compute_kpis(compiled.instance, result.schedule)
+        result.kpis = compute_kpis(compiled.instance, result.schedule, reference)
     result.wall_time_s = time.perf_counter() - started
     return result

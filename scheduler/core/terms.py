@@ -17,7 +17,7 @@ class Term:
 
     name: str
     unit: str
-    kind: Literal["time", "energy"]
+    kind: Literal["time", "energy", "stability"]
     description: str
     sense: Literal["min"] = "min"
 
@@ -34,9 +34,18 @@ TERM_TABLE: tuple[Term, ...] = (
     Term("energy_cost", "currency", "energy", "processing energy priced at the tariff"),
     Term("carbon", "kg CO2", "energy", "processing energy times the carbon intensity"),
     Term("idle_energy", "kWh", "energy", "machines idling between first start and last end"),
+    Term(
+        "deviation",
+        "ticks",
+        "stability",
+        "shift from a reference plan: sum of |start - reference start|, plus the reference "
+        "duration of each operation on another machine",
+    ),
 )
 TERMS: tuple[str, ...] = tuple(t.name for t in TERM_TABLE)
 TERM = {t.name: t for t in TERM_TABLE}
 TERM_INDEX = {name: i for i, name in enumerate(TERMS)}
 TIME_TERMS = frozenset(t.name for t in TERM_TABLE if t.kind == "time")
 ENERGY_TERMS = frozenset(t.name for t in TERM_TABLE if t.kind == "energy")
+# measured against a reference plan (`SolveConfig.reference`): a solver opts in to these
+STABILITY_TERMS = frozenset(t.name for t in TERM_TABLE if t.kind == "stability")

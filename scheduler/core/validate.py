@@ -125,8 +125,9 @@ def _check_rows(
 def _check_row_times(
     instance: Instance, row: _Row, start: int, end: int, out: list[Violation]
 ) -> None:
-    """Machine of the mode, duration, start >= 0, release, deadline and horizon of one row."""
-    a, job, mode = row.a, row.job, row.mode
+    """Machine of the mode, duration, start >= 0, releases, deadlines (the job's and the
+    operation's own) and horizon of one row."""
+    a, job, op, mode = row.a, row.job, row.op, row.mode
     where = f"operation {a.operation!r}"
 
     def add(rule: str, message: str, time: int | None = None) -> None:
@@ -140,8 +141,13 @@ def _check_row_times(
         add("negative_start", f"starts at {start} < 0", start)
     if start < job.release:
         add("release", f"starts at {start}, before job {job.id!r} is released at {job.release}")
+    if start < op.release and op.release > job.release:  # the job's release is checked above
+        add("release", f"starts at {start}, before its own release {op.release}")
     if job.deadline is not None and end > job.deadline:
         add("deadline", f"ends at {end}, after job {job.id!r}'s deadline {job.deadline}", end)
+    own = op.deadline if op.deadline is not None else end
+    if end > own and (job.deadline is None or own < job.deadline):  # stricter than the job's
+        add("deadline", f"ends at {end}, after its own deadline {op.deadline}", end)
     if instance.horizon is not None and end > instance.horizon:
         add("horizon", f"ends at {end}, after the horizon {instance.horizon}", end)
 

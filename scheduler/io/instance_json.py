@@ -1,26 +1,33 @@
 """The JSON instance format of DESIGN section 4: reading with errors that name the field path
-(`jobs[2] 'J3', operations[1] 'J3-2', modes[0]: duration: expected an integer >= 1, got -5`),
+(`jobs[2] 'J3', operations[1] 'J3-2', modes[0]: duration: expected an integer >= 0, got -5`),
 and writing that omits defaults, so user files survive a read/write round trip."""
 
 from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any
 
+import numpy as np
+
+from scheduler.core.clock import iso, parse_datetime
 from scheduler.core.errors import InstanceError
+from scheduler.core.limits import MAX_FILE_BYTES, MAX_JSON_DEPTH, quote
 from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
 from scheduler.io.atomic import atomic_write
+from scheduler.io.clock_fields import ticks_from_clock
 from scheduler.io.text import decode, read_text
-from scheduler.io.values import as_id, as_int, as_list, as_num, plain_number, show
+from scheduler.io.values import as_id, as_int, as_list, as_num, parse_int, plain_number, show
 
 TOP_KEYS = (
     "name",
     "description",
     "time_unit_minutes",
+    "start",
     "horizon",
     "machines",
     "resources",
@@ -31,7 +38,7 @@ TOP_KEYS = (
 MACHINE_KEYS = ("id", "idle_power_kw", "unavailable")
 RESOURCE_KEYS = ("id", "capacity")
 JOB_KEYS = ("id", "release", "due", "deadline", "weight", "operations")
-OPERATION_KEYS = ("id", "family", "predecessors", "modes")
+OPERATION_KEYS = ("id", "family", "predecessors", "release", "deadline", "modes")
 MODE_KEYS = ("machine", "duration", "power_kw", "resources")
 ENERGY_KEYS = ("power_cap_kw", "tariff", "carbon_intensity", "carbon_cap_kg")
 PROFILE_KEYS = ("steps", "period")
@@ -54,6 +61,8 @@ def instance_from_dict(data: Any) -> Instance:
     time_unit = as_num(top.get("time_unit_minutes", 1.0), "time_unit_minutes", None)
     if time_unit <= 0:
         raise InstanceError(f"time_unit_minutes: expected a number > 0, got {time_unit:g}")
+    start = None if "start" not in top else parse_datetime(top["start"], "start")
+    top = ticks_from_clock(top, start, time_unit)
     horizon = top.get("horizon")
     return Instance(
         machines=tuple(_machine(m, i) for i, m in enumerate(as_list(top["machines"], "machines"))),
@@ -66,6 +75,7 @@ def instance_from_dict(data: Any) -> Instance:
         ),
         setup_times=MappingProxyType(_setup_times(top.get("setup_times", {}))),
         energy=energy_from_dict(top.get("energy", {}), "energy"),
+        start=start,
     )
 
 
@@ -103,8 +113,14 @@ def _parse(source: Any) -> Any:
         text, label = source.read(), str(getattr(source, "name", "JSON stream"))
     else:
         raise InstanceError(f"expected a path, a JSON text or a dict, got {type(source).__name__}")
+    _check_nesting(text, label)
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        return json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_no_constant,
+            parse_int=parse_int,
+        )
     except json.JSONDecodeError as exc:
         raise InstanceError(
             f"{label}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
@@ -113,12 +129,33 @@ def _parse(source: Any) -> Any:
         raise InstanceError(f"{label}: {exc}") from None
 
 
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _check_nesting(text: str, label: str) -> None:
+    """Refuse text over MAX_FILE_BYTES, or nesting arrays and objects deeper than
+    MAX_JSON_DEPTH (the parser would recurse until RecursionError): a scan of the brackets
+    outside strings, before any parsing."""
+    if len(text) > MAX_FILE_BYTES:
+        raise InstanceError(
+            f"{label}: {len(text):,} characters, above the limit {MAX_FILE_BYTES:,}"
+        )
+    brackets = re.sub(r"[^\[\]{}]", "", _STRING.sub("", text)).encode()
+    steps = np.frombuffer(brackets, dtype=np.uint8)
+    depth = np.cumsum(np.where((steps == ord("[")) | (steps == ord("{")), 1, -1))
+    if depth.size and depth.max() > MAX_JSON_DEPTH:
+        raise InstanceError(
+            f"{label}: arrays and objects nested {int(depth.max())} deep, above the limit "
+            f"{MAX_JSON_DEPTH}"
+        )
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object, refusing a key given twice (the parser would silently keep the last)."""
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise InstanceError(f"invalid JSON: key {key!r} appears twice in one object")
+            raise InstanceError(f"invalid JSON: key {quote(key)} appears twice in one object")
         out[key] = value
     return out
 
@@ -137,21 +174,21 @@ def _fields(
         raise InstanceError(f"{place}: expected an object {{...}}, got {show(value)}")
     for key in value:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            close = difflib.get_close_matches(str(key), allowed, n=1) if len(key) < 100 else []
+            hint = f" (did you mean {quote(close[0])}?)" if close else ""
             raise InstanceError(
-                f"{place}: unknown key {key!r}{hint}; allowed keys: {', '.join(allowed)}"
+                f"{place}: unknown key {quote(key)}{hint}; allowed keys: {', '.join(allowed)}"
             )
     for key in required:
         if value.get(key) is None:
-            raise InstanceError(f"{place}: missing required key {key!r}")
+            raise InstanceError(f"{place}: missing required key {quote(key)}")
     return {k: v for k, v in value.items() if v is not None}
 
 
 def _item(where: str, key: str, index: int, ident: Any = None) -> str:
     """The path of list item `key[index]`, with its id when it has a usable one."""
     base = f"{where}, {key}[{index}]" if where else f"{key}[{index}]"
-    return f"{base} {ident!r}" if isinstance(ident, str) and ident else base
+    return f"{base} {quote(ident)}" if isinstance(ident, str) and ident else base
 
 
 def _ident(value: Any) -> Any:
@@ -184,7 +221,11 @@ def _resource(value: Any, index: int) -> Resource:
 
 
 def _job(value: Any, index: int) -> Job:
-    where = _item("", "jobs", index, _ident(value))
+    return job_from_dict(value, _item("", "jobs", index, _ident(value)))
+
+
+def job_from_dict(value: Any, where: str) -> Job:
+    """A job from its JSON object (an entry of `jobs`); errors start with `where`."""
     fields = _fields(value, where, JOB_KEYS, ("id", "operations"))
     ops = as_list(fields["operations"], f"{where}: operations")
     due, deadline = fields.get("due"), fields.get("deadline")
@@ -206,6 +247,7 @@ def _operation(value: Any, job_where: str, index: int) -> Operation:
         family = as_id(family, f"{where}: family")
     preds = fields.get("predecessors")
     modes = as_list(fields["modes"], f"{where}: modes")
+    deadline = fields.get("deadline")
     return Operation(
         id=as_id(fields["id"], f"{where}: id"),
         modes=tuple(_mode(m, _item(where, "modes", k)) for k, m in enumerate(modes)),
@@ -216,6 +258,8 @@ def _operation(value: Any, job_where: str, index: int) -> Operation:
             _predecessor(p, f"{where}: predecessors[{k}]")
             for k, p in enumerate(as_list(preds, f"{where}: predecessors"))
         ),
+        release=as_int(fields.get("release", 0), f"{where}: release"),
+        deadline=None if deadline is None else as_int(deadline, f"{where}: deadline"),
     )
 
 
@@ -235,10 +279,10 @@ def _mode(value: Any, where: str) -> Mode:
         raise InstanceError(f"{where}: resources: expected an object {{id: amount}}")
     return Mode(
         machine=as_id(fields["machine"], f"{where}: machine"),
-        duration=as_int(fields["duration"], f"{where}: duration", 1),
+        duration=as_int(fields["duration"], f"{where}: duration"),
         power_kw=as_num(fields.get("power_kw", 0.0), f"{where}: power_kw"),
         resources=MappingProxyType(
-            {r: as_int(q, f"{where}: resources[{r!r}]") for r, q in demands.items()}
+            {r: as_int(q, f"{where}: resources[{quote(r)}]") for r, q in demands.items()}
         ),
     )
 
@@ -250,16 +294,16 @@ def _setup_times(value: Any) -> dict[str, dict[str, dict[str, int]]]:
         raise InstanceError(f"{where}: expected an object {{machine: {{from: {{to: ticks}}}}}}")
     table: dict[str, dict[str, dict[str, int]]] = {}
     for machine, rows in value.items():
-        mw = f"{where}[{machine!r}]"
+        mw = f"{where}[{quote(machine)}]"
         if not isinstance(rows, Mapping):
             raise InstanceError(f"{mw}: expected an object {{from_family: {{to_family: ticks}}}}")
         table[machine] = {}
         for before, row in rows.items():
-            rw = f"{mw}[{before!r}]"
+            rw = f"{mw}[{quote(before)}]"
             if not isinstance(row, Mapping):
                 raise InstanceError(f"{rw}: expected an object {{to_family: ticks}}")
             table[machine][before] = {
-                after: as_int(ticks, f"{rw}[{after!r}]") for after, ticks in row.items()
+                after: as_int(ticks, f"{rw}[{quote(after)}]") for after, ticks in row.items()
             }
     return table
 
@@ -285,6 +329,8 @@ def instance_to_dict(inst: Instance) -> dict[str, Any]:
         out["name"] = inst.name
     if inst.time_unit_minutes != 1:
         out["time_unit_minutes"] = plain_number(inst.time_unit_minutes)
+    if inst.start is not None:
+        out["start"] = iso(inst.start)
     if inst.horizon is not None:
         out["horizon"] = inst.horizon
     out["machines"] = [_machine_dict(m) for m in inst.machines]
@@ -335,6 +381,10 @@ def _operation_dict(op: Operation) -> dict[str, Any]:
         out["family"] = op.family
     if op.predecessors is not None:
         out["predecessors"] = [p if lag == 0 else [p, lag] for p, lag in op.predecessors]
+    if op.release:
+        out["release"] = op.release
+    if op.deadline is not None:
+        out["deadline"] = op.deadline
     out["modes"] = [_mode_dict(m) for m in op.modes]
     return out
 

@@ -26,13 +26,15 @@ BOUND_TOL = Fraction(1, 10**9)  # relative tolerance of the `bounds` option
 @dataclass(frozen=True)
 class IntegerLevel:
     """One level as integers: value = (makespan * Cmax + flow * sum_j (C_j - r_j)
-    + sum_j tardiness[j] * T_j + sum_t coefficient_t * X_t) / scale, T_j = max(0, C_j - due_j),
-    X_t the energy term t in model units (`energy` holds the (t, coefficient_t) pairs)."""
+    + sum_j tardiness[j] * T_j + deviation * D + sum_t coefficient_t * X_t) / scale,
+    T_j = max(0, C_j - due_j), D the deviation term (solvers.cpsat.deviation), X_t the energy
+    term t in model units (`energy` holds the (t, coefficient_t) pairs)."""
 
     scale: int
     makespan: int
     flow: int
     tardiness: tuple[int, ...]  # per job, 0 for jobs without a due date
+    deviation: int = 0
     energy: tuple[tuple[str, int], ...] = ()
     weights: tuple[tuple[str, float], ...] = ()  # the level as given: (term, weight)
 
@@ -74,6 +76,7 @@ def integer_level(
     coefficients = [
         weight.get("makespan", 0.0),
         weight.get("total_flow_time", 0.0),
+        weight.get("deviation", 0.0),
         *per_job,
         *(weight[t] for t in energy),
     ]
@@ -88,6 +91,7 @@ def integer_level(
         scale=decimal * common,
         makespan=round(coefficients[0] * decimal) * common,
         flow=round(coefficients[1] * decimal) * common,
+        deviation=round(coefficients[2] * decimal) * common,
         tardiness=tuple(round(w * decimal) * common for w in per_job),
         energy=tuple((t, round(weight[t] * decimal) * (common // units[t])) for t in energy),
         weights=tuple(level),
@@ -134,6 +138,7 @@ class ObjectiveVariables:
     completion: dict[int, cp_model.IntVar] = field(default_factory=dict)
     tardiness: dict[int, cp_model.IntVar] = field(default_factory=dict)
     energy: dict[str, cp_model.LinearExprT] = field(default_factory=dict)  # in model units
+    deviation: cp_model.LinearExprT | None = None  # solvers.cpsat.deviation
 
 
 def add_objective_variables(
@@ -172,6 +177,8 @@ def level_expression(
         terms += [level.flow * (ov.completion[j] - int(c.job_release[j])) for j in range(c.n_jobs)]
     terms += [level.tardiness[j] * ov.tardiness[j] for j in ov.tardiness if level.tardiness[j]]
     terms += [coefficient * ov.energy[t] for t, coefficient in level.energy if coefficient]
+    if level.deviation and ov.deviation is not None:
+        terms.append(level.deviation * ov.deviation)
     return cp_model.LinearExpr.sum(terms)
 
 

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
-from scheduler.core.compile import CompiledInstance
+from scheduler.core.compile import CompiledInstance, ReferencePlan, compile_reference
 from scheduler.core.objective import parse_bounds
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
 from scheduler.core.result import Progress, Result, Status, close_trajectory
 from scheduler.core.schedule import Schedule
+from scheduler.core.terms import TERMS
 from scheduler.core.validate import validate
+from solvers.cpsat.deviation import add_deviation
 from solvers.cpsat.energy_model import add_energy, term_units
 from solvers.cpsat.greedy import greedy_schedule
 from solvers.cpsat.hints import hint_solution, schedule_hints, set_hints
@@ -31,7 +33,7 @@ from solvers.cpsat.objectives import (
     integer_levels,
     level_expression,
 )
-from solvers.cpsat.options import OPTIONS, check_options, check_size, configure
+from solvers.cpsat.options import OPTIONS, check_options, check_size, configure, stop_watch
 from solvers.cpsat.terms import schedule_terms
 
 REL_TOL = 1e-9  # objective values closer than this (relative) count as equal
@@ -103,7 +105,7 @@ class CpSatSolver:
     """OR-Tools CP-SAT over the compiled arrays (see solvers.cpsat.model for the model)."""
 
     name = "cpsat"
-    capabilities = Capabilities(options=OPTIONS)
+    capabilities = Capabilities(terms=frozenset(TERMS), options=OPTIONS)
 
     def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
         """Solve `compiled` for `config.objective`, with every term <= its `bounds` option."""
@@ -128,14 +130,19 @@ class CpSatSolver:
             sm.model, sm.end, compiled, levels + [level for level, _ in bounded]
         )
         ov.energy = em.expressions
+        ref = compile_reference(compiled, config.reference) if config.reference else None
+        dm = add_deviation(sm, compiled, ref) if ref is not None else None
+        ov.deviation = dm.expression if dm is not None else None
         for level, most in bounded:
             sm.model.add(level_expression(ov, compiled, level) <= most)
-        hint, origin = _initial_hint(compiled, config, sm.modes, latest, bounds)
+        hint, origin = _initial_hint(compiled, config, sm.modes, latest, bounds, ref)
         if hint is not None:
-            set_hints(sm.model, schedule_hints(sm, ov, em, compiled, *hint))
+            hints = schedule_hints(sm, ov, em, compiled, *hint)
+            set_hints(sm.model, hints + (dm.hints(*hint) if dm is not None else []))
         trajectory: list[Progress] = []
         outcome = _solve_levels(sm, ov, compiled, levels, config, started, trajectory)
-        return self._result(compiled, levels, bounds, outcome, (hint, origin), trajectory, started)
+        initial = (hint, origin)
+        return self._result(compiled, levels, bounds, outcome, initial, trajectory, started, ref)
 
     def _result(
         self,
@@ -146,27 +153,32 @@ class CpSatSolver:
         initial: tuple[tuple[np.ndarray, np.ndarray] | None, str],
         trajectory: list[Progress],
         started: float,
+        ref: ReferencePlan | None,
     ) -> Result:
         """The better of CP-SAT's solution and the (valid) hinted schedule, as a Result whose
         objective values are exact (recomputed from the schedule, free of model rounding)."""
         hint, origin = initial
         bound = levels[0].real(outcome.bound) if outcome.bound is not None else None
-        message = "CP-SAT level statuses: " + ", ".join(outcome.statuses)
+        message = (
+            "CP-SAT level statuses: " + ", ".join(outcome.statuses)
+            if outcome.statuses
+            else "CP-SAT was stopped before it searched"
+        )
         best = outcome.solution
         status: Status
         if best is None:
-            status = outcome.statuses[0]
+            status = outcome.statuses[0] if outcome.statuses else "unknown"
         elif all(s == "optimal" for s in outcome.statuses) and len(outcome.statuses) == len(levels):
             status = "optimal"
         else:
             status = "feasible"
-        if hint is not None and _usable_hint(c, levels, bounds, hint, best):
+        if hint is not None and _usable_hint(c, levels, bounds, hint, best, ref):
             best, status = hint, "feasible"
             message += f"; returned the {origin} (CP-SAT found nothing better)"
         if best is None:
             elapsed = time.perf_counter() - started
             return Result(status, self.name, bound=bound, wall_time_s=elapsed, message=message)
-        values = _values(c, levels, best)
+        values = _values(c, levels, best, ref)
         if status == "optimal" or (bound is not None and bound > values[0]):
             bound = values[0]  # (a model bound above the exact value is energy-unit rounding)
         elapsed = time.perf_counter() - started
@@ -190,24 +202,28 @@ def _initial_hint(
     modes: list[list[int]],
     latest: np.ndarray,
     bounds: dict[str, float],
+    ref: ReferencePlan | None,
 ) -> tuple[tuple[np.ndarray, np.ndarray] | None, str]:
     """The schedule to hint and where it comes from: the first of the complete warm start and
     the greedy list schedule that is valid and within the bounds, else the warm start (even
     partial or invalid), else the greedy one (or nothing)."""
     warm = config.warm_start.to_arrays(c) if config.warm_start is not None else None
-    if warm is not None and _acceptable(c, bounds, warm):
+    if warm is not None and _acceptable(c, bounds, warm, ref):
         return warm, "warm start"
     greedy = greedy_schedule(c, modes, latest)
-    if (greedy is not None and _acceptable(c, bounds, greedy)) or warm is None:
+    if (greedy is not None and _acceptable(c, bounds, greedy, ref)) or warm is None:
         return greedy, "greedy list schedule"
     return warm, "warm start"
 
 
 def _values(
-    c: CompiledInstance, levels: list[IntegerLevel], schedule: tuple[np.ndarray, np.ndarray]
+    c: CompiledInstance,
+    levels: list[IntegerLevel],
+    schedule: tuple[np.ndarray, np.ndarray],
+    ref: ReferencePlan | None,
 ) -> list[float]:
     """The exact value of every level for the schedule (mode, start)."""
-    terms = schedule_terms(c, *schedule)
+    terms = schedule_terms(c, *schedule, ref)
     return [level.value(terms) for level in levels]
 
 
@@ -224,13 +240,16 @@ def _better(values: list[float], than: list[float]) -> bool:
 
 
 def _acceptable(
-    c: CompiledInstance, bounds: dict[str, float], schedule: tuple[np.ndarray, np.ndarray]
+    c: CompiledInstance,
+    bounds: dict[str, float],
+    schedule: tuple[np.ndarray, np.ndarray],
+    ref: ReferencePlan | None,
 ) -> bool:
     """True when the schedule is complete, meets the bounds and passes the validator."""
     mode, start = schedule
     if np.any(mode < 0):
         return False
-    terms = schedule_terms(c, mode, start)
+    terms = schedule_terms(c, mode, start, ref)
     if any(terms[t] > bound_limit(b) for t, b in bounds.items()):
         return False
     return not validate(c.instance, Schedule.from_arrays(c, mode, start))
@@ -242,12 +261,13 @@ def _usable_hint(
     bounds: dict[str, float],
     hint: tuple[np.ndarray, np.ndarray],
     best: tuple[np.ndarray, np.ndarray] | None,
+    ref: ReferencePlan | None,
 ) -> bool:
     """True when the hinted schedule is acceptable and lexicographically better than `best`
     (or there is no `best`)."""
-    if not _acceptable(c, bounds, hint):
+    if not _acceptable(c, bounds, hint, ref):
         return False
-    return best is None or _better(_values(c, levels, hint), _values(c, levels, best))
+    return best is None or _better(_values(c, levels, hint, ref), _values(c, levels, best, ref))
 
 
 def _solve_levels(
@@ -264,6 +284,8 @@ def _solve_levels(
     out = _Outcome()
     model = sm.model
     for i, level in enumerate(levels):
+        if config.stop.is_set():
+            break
         expression = level_expression(ov, c, level)
         model.minimize(expression)
         solver = cp_model.CpSolver()
@@ -276,7 +298,8 @@ def _solve_levels(
         if i == 0:
             recorder = _Recorder(level, started, trajectory, config.on_progress)
             solver.best_bound_callback = recorder.on_bound
-        code = solver.solve(model, recorder)
+        with stop_watch(config.stop, solver):
+            code = solver.solve(model, recorder)
         if code == cp_model.MODEL_INVALID:
             raise ModelInvalidError(f"CP-SAT rejected the model: {model.validate()}")
         out.statuses.append(STATUS[code])

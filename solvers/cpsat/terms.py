@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from scheduler.core.compile import CompiledInstance
+from scheduler.core.compile import CompiledInstance, ReferencePlan
 from solvers.profiles import step_integrals
 
 
-def schedule_terms(c: CompiledInstance, mode: np.ndarray, start: np.ndarray) -> dict[str, float]:
+def schedule_terms(
+    c: CompiledInstance, mode: np.ndarray, start: np.ndarray, ref: ReferencePlan | None = None
+) -> dict[str, float]:
     """Every term of `scheduler.core.terms.TERMS` for the schedule (global mode and start per
     operation), with the semantics of `scheduler.core.kpi.compute_kpis` (every job has operations,
-    as the instance checks require)."""
+    as the instance checks require); `deviation` only with a reference plan `ref`."""
     duration = c.mode_duration[mode]
     end = start + duration
     completion = np.maximum.reduceat(end, c.job_op_ptr[:-1])
@@ -35,7 +37,13 @@ def schedule_terms(c: CompiledInstance, mode: np.ndarray, start: np.ndarray) -> 
         if on_m.any():
             gaps = int(end[on_m].max() - start[on_m].min() - duration[on_m].sum())
             idle += float(c.machine_idle_power[m]) * max(0, gaps) * hours
-    return {
+    deviation = {}
+    if ref is not None:
+        held = ref.start >= 0
+        moved = np.abs(start - ref.start)[held].sum()
+        changed = (ref.change_cost * (machine != ref.machine))[held].sum()
+        deviation["deviation"] = float(moved + changed)
+    return deviation | {
         "makespan": float(end.max()),
         "weighted_tardiness": float(np.dot(c.job_weight, tardiness)),
         "total_flow_time": float((completion - c.job_release).sum()),

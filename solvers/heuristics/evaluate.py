@@ -9,8 +9,8 @@ import numpy as np
 from numba import njit
 
 from scheduler.core.terms import TERM_INDEX, TERMS
+from solvers import profiles
 from solvers.heuristics.problem import CARBON_TOL, Problem
-from solvers.profiles import step_integral
 
 N_TERMS = len(TERMS)
 # term positions in the value arrays (Numba freezes these globals as constants)
@@ -21,8 +21,12 @@ ENERGY = TERM_INDEX["energy"]
 ENERGY_COST = TERM_INDEX["energy_cost"]
 CARBON = TERM_INDEX["carbon"]
 IDLE_ENERGY = TERM_INDEX["idle_energy"]
+DEVIATION = TERM_INDEX["deviation"]
 REL_EQ = 1e-9  # level values closer than this (relative) count as equal
 BOUND_TOL = 1e-10  # relative slack on the `bounds` option
+
+
+step_integral = njit(cache=True)(profiles.step_integral)  # the shared helper, compiled
 
 
 @njit(cache=True)
@@ -90,6 +94,10 @@ def terms(p: Problem, start: np.ndarray, mode: np.ndarray, out: np.ndarray) -> N
         first[m] = s if first[m] < 0 else min(first[m], s)
         last[m] = max(last[m], e)
         busy[m] += e - s
+        if p.ref_start[o] >= 0:  # scheduler.core.kpi.stability_kpis: shift + machine change
+            out[DEVIATION] += abs(s - p.ref_start[o])
+            if m != p.ref_machine[o]:
+                out[DEVIATION] += p.ref_cost[o]
     out[CARBON] = processing_carbon(p, start, mode)
     for m in range(p.n_machines):
         if first[m] >= 0:

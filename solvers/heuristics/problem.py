@@ -11,7 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from scheduler.core.compile import CompiledInstance, unroll_profile
+from scheduler.core.compile import CompiledInstance, ReferencePlan, unroll_profile, useful_horizon
+from scheduler.core.errors import InstanceError, UnsupportedFeatureError
 from scheduler.core.model import Profile
 from scheduler.core.objective import Objective
 from scheduler.core.terms import TERM_INDEX, TERMS, TIME_TERMS
@@ -22,6 +23,7 @@ POWER_TOL = 1e-10  # relative slack on the power cap (the validator allows 1e-9)
 CARBON_TOL = 1e-10  # relative slack on the carbon cap
 SERIAL, APPEND, STATIC = 0, 3, 0  # the decoders' codes shared by both (see `decode`)
 FAILED = math.inf  # violation of a decode that could not place every op within the span
+MAX_TIMELINE_CELLS = 2**24  # ticks x (resources + power cap) of the time lines of one decoder
 ABORTED = -1.0  # what a decode returns when it would exceed its cap on placements
 
 
@@ -39,7 +41,8 @@ class Problem(NamedTuple):
     op_job: np.ndarray
     op_family: np.ndarray
     op_release: np.ndarray
-    op_deadline: np.ndarray  # latest end: the job's deadline, and the horizon if given
+    op_deadline: np.ndarray  # latest end: the job's and its own deadline, the horizon if given
+    has_deadlines: bool  # a job or an operation has a hard deadline
     op_pmin: np.ndarray  # float: shortest mode duration
     op_tail: np.ndarray  # shortest time from the op's start to the end of all that follows
     op_hungry: np.ndarray  # bool: a mode draws >= hungry_kw and the price is not flat zero
@@ -83,6 +86,9 @@ class Problem(NamedTuple):
     price_carbon: float  # weight of the carbon intensity in that price
     hungry_kw: float  # ops drawing at least this much power are deferred by the energy rule
     atc_scale: float  # k x mean shortest duration, the look-ahead of ATC
+    ref_start: np.ndarray  # the `deviation` term's reference plan: start, -1 where none
+    ref_machine: np.ndarray  # machine in the reference plan (-1: none)
+    ref_cost: np.ndarray  # cost of a machine change: the reference duration
 
 
 class Workspace(NamedTuple):
@@ -144,16 +150,19 @@ def _span(c: CompiledInstance) -> int:
     DESIGN section 11 when longer (ops past the horizon are placed and count as violations,
     which guides the search). Without one the derived horizon is no constraint: twice the
     latest of it, the due dates and the deadlines, room for deferral and tight power caps."""
-    if not c.horizon_given:
-        dates = np.concatenate(([c.horizon], c.job_due, c.job_deadline))
-        return int(2 * dates.max())
     max_dur = [
         int(c.mode_duration[c.mode_ptr[o] : c.mode_ptr[o + 1]].max()) for o in range(c.n_ops)
     ]
+    if not c.horizon_given:  # no further than some optimal schedule needs (`useful_horizon`)
+        dates = np.concatenate(([c.horizon], c.job_due, c.job_deadline, c.op_hard_deadline))
+        useful = useful_horizon(
+            c.instance, c.op_release, np.array(max_dur, dtype=I64), c.succ_lag, c.setup, c.unav_end
+        )
+        return int(min(2 * dates.max(), max(useful, c.horizon)))
     max_setup = int(c.setup.max()) if c.setup.size else 0
     latest = max(
         int(c.unav_end.max()) if c.unav_end.size else 0,
-        int(c.job_release.max()) if c.n_jobs else 0,
+        int(c.op_release.max()) if c.n_ops else 0,
     )
     serial = latest + sum(max_dur) + c.n_ops * max_setup + int(np.maximum(c.succ_lag, 0).sum())
     return max(c.horizon, serial, 1)
@@ -169,18 +178,36 @@ def _profile(profile: Profile | float | None, span: int) -> tuple[np.ndarray, np
     return _i64([0]), _f64([float(profile)])
 
 
-def make_problem(compiled: CompiledInstance, objective: Objective) -> Problem:
-    """The kernel arrays of `compiled`; `objective` sets the energy-aware rule's price."""
+def make_problem(
+    compiled: CompiledInstance, objective: Objective, reference: ReferencePlan | None = None
+) -> Problem:
+    """The kernel arrays of `compiled`; `objective` sets the energy-aware rule's price;
+    `reference` is the plan the `deviation` term measures from (None: no operation has one)."""
     c = compiled
+    if reference is None:
+        none = np.full(c.n_ops, -1, dtype=I64)
+        reference = ReferencePlan(none, none, np.zeros(c.n_ops, dtype=I64))
     span = _span(c)
+    lines = span * (c.n_resources + (c.power_cap_start.size > 0))
+    if lines > MAX_TIMELINE_CELLS:
+        raise UnsupportedFeatureError(
+            f"heuristic: its per-tick time lines of the power cap and resources would hold "
+            f"{lines:,} cells ({span:,} ticks), above its limit of {MAX_TIMELINE_CELLS:,}; "
+            "use cpsat, or a coarser tick"
+        )
     energy = c.instance.energy
-    cap_start, cap_value = _profile(energy.power_cap_kw, span)
-    tariff_start, tariff_value = _profile(energy.tariff, span)
-    carbon_start, carbon_value = _profile(energy.carbon_intensity, span)
+    try:  # a cap that cannot bind was dropped by compile (`_energy_profiles`)
+        cap_start, cap_value = _profile(
+            energy.power_cap_kw if c.power_cap_start.size else None, span
+        )
+        tariff_start, tariff_value = _profile(energy.tariff, span)
+        carbon_start, carbon_value = _profile(energy.carbon_intensity, span)
+    except InstanceError as error:  # too many steps over the span, more than compile unrolled
+        raise UnsupportedFeatureError(f"heuristic: {error}") from None
     op_deadline = (
         c.op_deadline
         if c.horizon_given
-        else np.where(c.job_deadline[c.op_job] >= 0, c.job_deadline[c.op_job], span)
+        else np.where(c.op_hard_deadline >= 0, c.op_hard_deadline, span)
     )
     pmin = c.min_duration.astype(F64)
     job_work = np.zeros(c.n_jobs, dtype=F64)
@@ -214,6 +241,7 @@ def make_problem(compiled: CompiledInstance, objective: Objective) -> Problem:
         op_family=_i64(c.op_family),
         op_release=_i64(c.op_release),
         op_deadline=_i64(op_deadline),
+        has_deadlines=c.has_deadlines,
         op_pmin=_f64(pmin),
         op_tail=_i64(c.tail),
         op_hungry=np.ascontiguousarray(hungry),
@@ -257,6 +285,9 @@ def make_problem(compiled: CompiledInstance, objective: Objective) -> Problem:
         price_carbon=float(price_carbon),
         hungry_kw=hungry_kw,
         atc_scale=float(max(2.0 * pmin.mean(), 1.0)) if c.n_ops else 1.0,
+        ref_start=_i64(reference.start),
+        ref_machine=_i64(reference.machine),
+        ref_cost=_i64(reference.change_cost),
     )
 
 

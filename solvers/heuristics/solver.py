@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scheduler.core.compile import CompiledInstance
-from scheduler.core.objective import Objective
+from scheduler.core.bounds import level_bounds
+from scheduler.core.compile import CompiledInstance, compile_reference
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
 from scheduler.core.result import Progress, Result, Status
 from scheduler.core.schedule import Schedule
+from scheduler.core.terms import TERMS
 from solvers.heuristics.annealing import SearchState, anneal, make_state, start_search
 from solvers.heuristics.decode import (
     ABORTED,
@@ -39,20 +40,23 @@ from solvers.heuristics.problem import (
     make_workspace,
     term_caps,
 )
+from solvers.heuristics.repair import carbon_plans
 from solvers.heuristics.tabu import (
     TabuState,
     make_tabu_state,
     start_tabu,
     tabu_search,
 )
-from solvers.heuristics.warmup import first_call_seconds
+from solvers.heuristics.warmup import first_call_seconds, kernels_ready
 
 DEFAULT_MOVES = (20_000, 2_000_000)  # moves per run without a time limit: at most the first,
 # at most the second divided by the number of operations (about a second of decoding)
 CHUNK_S = 0.05  # target length of one annealing chunk between clock reads
+FIXED_CHUNK = 4096  # largest chunk without a time limit (chunk ends set the temperature)
 CONSTRUCT_SHARE = 0.4  # of the time limit the dispatching rules may take
 TEMPERATURE = (0.01, 0.0001)  # relative worsening accepted: start, end (geometric)
 LS_SCHEME = SERIAL  # the search's first scheme (it alternates with append at restarts)
+BOUND_REL_TOL = 1e-9  # a level within this (relative) of its lower bound meets it
 TABU_STALL = (500, 5)  # tabu iterations without a new best before a restart: a + b x ops
 
 
@@ -87,7 +91,8 @@ class _Run:
         self.levels = level_matrix(config.objective)
         self.caps = term_caps(bounds)
         self.config = config
-        self.bound = _makespan_bound(compiled, config.objective)
+        self.level_bounds = level_bounds(compiled, config.objective)
+        self.bound = self.level_bounds[0]
         self.started = started
         self.deadline = None if config.time_limit is None else self.started + config.time_limit
         self.best: _Best | None = None
@@ -96,8 +101,13 @@ class _Run:
         self.lock = threading.Lock()
 
     def finished(self) -> bool:
-        """Past the time limit, or holding a schedule at the lower bound (nothing to gain)."""
-        return self.at_bound or (self.deadline is not None and time.perf_counter() >= self.deadline)
+        """Past the time limit, asked to stop, or holding a schedule at the lower bound
+        (nothing to gain)."""
+        return (
+            self.at_bound
+            or self.config.stop.is_set()
+            or (self.deadline is not None and time.perf_counter() >= self.deadline)
+        )
 
     def done(self, st: SearchState, budget: int | None) -> float:
         """Share of the search done, by moves against the budget or by the clock."""
@@ -121,7 +131,7 @@ class _Run:
                 return
             self.best = candidate
             if candidate.viol == 0:
-                self.at_bound = _proven(self.bound, candidate.vals)
+                self.at_bound = _proven(self.level_bounds, candidate.vals)
                 point = Progress(
                     time.perf_counter() - self.started, float(candidate.vals[0]), self.bound
                 )
@@ -162,7 +172,7 @@ def _construct(run: _Run, opts: HeuristicOptions) -> None:
     per_place = 0.0  # seconds per placement, from the first decode
     for scheme in opts.schemes:
         for rule in opts.rules:
-            if run.at_bound:
+            if run.at_bound or run.config.stop.is_set():
                 return
             cap = 0
             if run.best is not None and budget_end is not None:
@@ -189,6 +199,14 @@ def _construct(run: _Run, opts: HeuristicOptions) -> None:
             prio[order] = np.arange(p.n_ops - 1, -1, -1, dtype=np.float64)
             viol = decode(p, w, SERIAL, STATIC, prio, mode, opts.least_energy, none, 0)
             _offer_decoded(run, w, viol, mode, none, opts.least_energy, "warm start")
+
+
+def _repair(run: _Run) -> None:
+    """Offer the carbon-first plans of `solvers.heuristics.repair` (no rule schedule met
+    the carbon cap)."""
+    w = make_workspace(run.p)
+    for viol, assign, defer, least in carbon_plans(run.p, w):
+        _offer_decoded(run, w, viol, assign, defer, least, "carbon repair")
 
 
 def _search(run: _Run, opts: HeuristicOptions, seed: int) -> int:
@@ -221,7 +239,7 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int) -> int:
             makespan_first,
             restart_after,
         )
-        chunk = _next_chunk(chunk, time.perf_counter() - tick)
+        chunk = _next_chunk(run, chunk, time.perf_counter() - tick)
         if improved:
             run.offer(_from_state(st, best.least_energy))
     return int(st.counters[1])
@@ -242,7 +260,7 @@ def _tabu_applies(run: _Run) -> bool:
     return (
         p.plain
         and makespan_only
-        and bool((p.job_deadline < 0).all())
+        and not p.has_deadlines
         and np.isnan(p.carbon_cap)
         and bool(np.isinf(run.caps[1:]).all())
     )
@@ -268,7 +286,7 @@ def _tabu(run: _Run, opts: HeuristicOptions, seed: int) -> int:
         size = chunk if budget is None else min(chunk, budget - int(st.counters[1]))
         tick = time.perf_counter()
         improved = tabu_search(p, st, size, stall)
-        chunk = _next_chunk(chunk, time.perf_counter() - tick)
+        chunk = _next_chunk(run, chunk, time.perf_counter() - tick)
         if improved:
             _offer_tabu(run, st)
     return int(st.counters[1])
@@ -286,8 +304,12 @@ def _offer_tabu(run: _Run, st: TabuState) -> None:
     run.offer(_Best(viol, vals, start, mode, order, mode, none, False, "tabu search"))
 
 
-def _next_chunk(chunk: int, elapsed: float) -> int:
-    """The next chunk size, so that chunks take about CHUNK_S."""
+def _next_chunk(run: _Run, chunk: int, elapsed: float) -> int:
+    """The next chunk size: with a time limit, so that chunks take about CHUNK_S; without
+    one, doubling up to FIXED_CHUNK whatever the clock says, so that a move budget gives the
+    same moves, temperatures and stops (at the lower bound) run after run."""
+    if run.deadline is None:
+        return min(2 * chunk, FIXED_CHUNK)
     if elapsed < CHUNK_S / 2:
         return min(2 * chunk, 1 << 20)
     if elapsed > 2 * CHUNK_S:
@@ -310,24 +332,18 @@ def _from_state(st: SearchState, least_energy: bool) -> _Best:
     )
 
 
-def _proven(bound: float | None, vals: np.ndarray) -> bool:
-    """Whether single-level objective values meet the makespan lower bound."""
-    return bound is not None and len(vals) == 1 and float(vals[0]) <= bound
-
-
-def _makespan_bound(compiled: CompiledInstance, objective: Objective) -> float | None:
-    """The compiled makespan lower bound, scaled, when level 0 is makespan alone."""
-    level = objective.levels[0]
-    if len(level) == 1 and level[0][0] == "makespan":
-        return level[0][1] * compiled.lower_bound
-    return None
+def _proven(bounds: list[float], vals: np.ndarray) -> bool:
+    """Whether every level meets its lower bound (`scheduler.core.bounds`): then no schedule
+    is better, lexicographically either."""
+    slack = [BOUND_REL_TOL * max(1.0, abs(b)) for b in bounds]
+    return all(float(v) <= b + s for v, b, s in zip(vals, bounds, slack, strict=True))
 
 
 class HeuristicSolver:
     """Dispatching rules decoded by Numba schedule generation schemes, then local search."""
 
     name = "heuristic"
-    capabilities = Capabilities(options=OPTIONS)
+    capabilities = Capabilities(terms=frozenset(TERMS), options=OPTIONS)
 
     def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
         """Best rule schedule improved by local search until the time limit (see the module).
@@ -335,12 +351,25 @@ class HeuristicSolver:
         check_supported(self, compiled, config)
         started = time.perf_counter()
         opts = parse_options(config.options)
+        deadline = None if config.time_limit is None else started + config.time_limit
+        if not kernels_ready(deadline, config.stop):
+            return Result(
+                "unknown",
+                self.name,
+                wall_time_s=time.perf_counter() - started,
+                message="the Numba kernels are still compiling (the first run after an install "
+                "compiles them once, in the background, and caches them); no schedule yet",
+            )
         first_call = first_call_seconds()
         if config.log:
             config.log(f"heuristic: numba kernels ready, first call {first_call:.2f} s")
-        p = make_problem(compiled, config.objective)
+        reference = config.reference
+        plan = compile_reference(compiled, reference) if reference is not None else None
+        p = make_problem(compiled, config.objective, plan)
         run = _Run(compiled, p, config, opts.bounds, started)
         _construct(run, opts)
+        if (run.best is None or run.best.viol > 0) and not np.isnan(p.carbon_cap):
+            _repair(run)
         moves = 0
         workers = max(1, config.workers or 1)
         if opts.local_search and run.best is not None and p.n_ops > 1:
@@ -374,7 +403,7 @@ def _result(run: _Run, first_call: float, moves: int, workers: int) -> Result:
             message=f"{reason}; {note}",
         )
     objective = float(best.vals[0])
-    status: Status = "optimal" if _proven(run.bound, best.vals) else "feasible"
+    status: Status = "optimal" if _proven(run.level_bounds, best.vals) else "feasible"
     return Result(
         status,
         HeuristicSolver.name,

@@ -81,8 +81,8 @@ def test_kpis_by_hand() -> None:
 
 
 def test_kpis_hold_every_objective_term() -> None:
-    kpis = compute_kpis(_example().instance, _example())
-    assert set(TERMS) <= set(kpis)
+    kpis = compute_kpis(_example().instance, _example(), reference=_example())
+    assert set(TERMS) <= set(kpis) and kpis["deviation"] == 0  # against itself: no shift
     objective = Objective.parse("makespan=1,energy_cost=10>carbon")
     assert objective.value(kpis) == pytest.approx(10 + 31.0)
     assert objective.value(kpis, 1) == pytest.approx(5.5)
