@@ -14,6 +14,8 @@ Frames and their columns (required in bold words, others optional):
 - resources: resource, capacity.
 - energy: an `Energy`, or a dict shaped like the JSON `energy` section whose profiles may also
   be `Profile` objects or frames with columns start, value.
+With `start` (the clock instant of tick 0, a datetime or ISO text), the window starts and ends,
+job release, due and deadline and profile step starts may be datetimes (whole ticks from it).
 Cells are coerced from numpy types; ids become strings (1 and 1.0 both become "1").
 """
 
@@ -22,13 +24,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
 
+from scheduler.core.clock import parse_datetime
 from scheduler.core.errors import InstanceError
 from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
+from scheduler.io.clock_fields import JOB_TIMES, Convert, converter, energy_ticks, frame_ticks
 from scheduler.io.instance_json import energy_from_dict, profile_to_dict
 from scheduler.io.values import as_int, as_num, show
 
@@ -58,8 +63,13 @@ def from_frames(
     name: str = "instance",
     time_unit_minutes: float = 1.0,
     horizon: int | None = None,
+    start: datetime | str | None = None,
 ) -> Instance:
     """An Instance from frames (see the module docstring for their columns)."""
+    clock = None if start is None else parse_datetime(start, "start")
+    convert = converter(clock, time_unit_minutes)
+    unavailable = frame_ticks(unavailable, "unavailable", ("start", "end"), convert)
+    jobs = frame_ticks(jobs, "jobs", JOB_TIMES, convert)
     ops, job_order, machine_order = _operations(operations)
     preds = _precedences(precedences, ops)
     job_rows = _jobs(jobs, set(job_order))
@@ -80,7 +90,8 @@ def from_frames(
             for w, row in _rows(resources, "resources", ("resource", "capacity"))
         ),
         setup_times=MappingProxyType(_setups(setups)),
-        energy=_energy(energy),
+        energy=_energy(energy, convert),
+        start=clock,
     )
 
 
@@ -203,7 +214,7 @@ def _setups(frame: pd.DataFrame | None) -> dict[str, dict[str, dict[str, int]]]:
     return table
 
 
-def _energy(energy: Energy | Mapping[str, Any] | None) -> Energy:
+def _energy(energy: Energy | Mapping[str, Any] | None, convert: Convert) -> Energy:
     """An Energy as given, or parsed from a JSON-shaped dict whose profiles may be frames."""
     if energy is None:
         return Energy()
@@ -211,7 +222,8 @@ def _energy(energy: Energy | Mapping[str, Any] | None) -> Energy:
         return energy
     if not isinstance(energy, Mapping):
         raise InstanceError(f"energy: expected an Energy or a dict, got {show(energy)}")
-    return energy_from_dict({k: _profile_json(v, k) for k, v in energy.items()}, "energy")
+    profiles = {k: _profile_json(v, k) for k, v in energy.items()}
+    return energy_from_dict(energy_ticks(profiles, convert), "energy")
 
 
 def _profile_json(value: Any, key: str) -> Any:
