@@ -112,6 +112,7 @@ class Rescheduling:
     objective: str | None = None
     time_limit: float = 2.0
     stability: float | None = None
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -214,12 +215,18 @@ def _distribution(r: _Reader) -> Distribution:
     return dist
 
 
-def _scheduling(r: _Reader | None) -> Scheduling:
-    if r is None:
-        return Scheduling()
+def _options(r: _Reader) -> dict[str, Any]:
+    """A solver's own options (checked by the solver when it runs)."""
     options = r.get("options", {})
     if not isinstance(options, dict):
         raise ProfileError(f"{r.where}.options: expected an object, got {options!r}")
+    return dict(options)
+
+
+def _scheduling(r: _Reader | None) -> Scheduling:
+    if r is None:
+        return Scheduling()
+    options = _options(r)
     out = Scheduling(
         solver=r.text("solver", "heuristic"),
         objective=_objective(r, "objective", "makespan"),
@@ -320,6 +327,7 @@ def _rescheduling(r: _Reader | None) -> Rescheduling:
         objective=_objective(r, "objective", None),
         time_limit=r.number("time_limit", 2.0, positive=True),
         stability=r.number("stability", None),
+        options=_options(r),
     )
     r.done()
     return out

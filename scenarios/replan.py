@@ -150,7 +150,7 @@ def run_reoptimized(prep: Prepared, seed: np.random.SeedSequence) -> Execution:
             instance, schedule, at, [MachineDown(c.machine_ids[m], at, until)],
             solver=spec.solver, objective=objective, stability=spec.stability,
             policy="reoptimize", time_limit=spec.time_limit, workers=1,
-            seed=int(seed.generate_state(1)[0]),
+            seed=int(seed.generate_state(1)[0]), **spec.options,
         )  # fmt: skip
         REPLAN_SECONDS.append(time.perf_counter() - began)
         if new.schedule is None:
