@@ -1,8 +1,14 @@
 """First-call cost of the Numba kernels: one call on a tiny instance compiles them (or loads
-them from the on-disk cache, `cache=True`), timed once per process and reported by the solver."""
+them from the on-disk cache, `cache=True`, next to the sources or, where those are read-only,
+in Numba's per-user cache), timed once per process and reported by the solver.
+
+Compiling from an empty cache takes minutes of CPU, far more than a typical time limit, so it
+runs in a background thread (`start_warmup`); callers wait for it only as long as their own
+deadline allows (`kernels_ready`) and work without the kernels meanwhile."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -15,7 +21,12 @@ from solvers.heuristics.decode import SERIAL, STATIC, decode
 from solvers.heuristics.problem import level_matrix, make_problem, make_workspace, term_caps
 from solvers.heuristics.tabu import make_tabu_state, start_tabu, tabu_search
 
+POLL_S = 0.05  # how often a waiting solve looks at its clock and stop request
 _first_call_s: list[float] = []
+_failure: list[BaseException] = []
+_ready = threading.Event()
+_lock = threading.Lock()
+_thread: list[threading.Thread] = []
 
 
 def _tiny() -> Instance:
@@ -26,9 +37,45 @@ def _tiny() -> Instance:
     return Instance((Machine("M0"), Machine("M1")), jobs, name="warmup")
 
 
+def start_warmup() -> None:
+    """Start loading (or compiling) the kernels in a background thread, once per process."""
+    with _lock:
+        if not _thread:
+            _thread.append(threading.Thread(target=_warm, name="numba-warmup", daemon=True))
+            _thread[0].start()
+
+
+def kernels_ready(deadline: float | None, stop: threading.Event | None = None) -> bool:
+    """Wait (starting the warm-up if needed) until the kernels are ready, the clock reaches
+    `deadline` (perf_counter seconds; None: no limit) or `stop` is set; True when ready."""
+    start_warmup()
+    while not _ready.is_set():
+        if stop is not None and stop.is_set():
+            return False
+        left = None if deadline is None else deadline - time.perf_counter()
+        if left is not None and left <= 0:
+            return False
+        _ready.wait(POLL_S if left is None else min(POLL_S, left))
+    return True
+
+
+def ready_event() -> threading.Event:
+    """Set once the kernels are ready (or failed to build: `first_call_seconds` raises)."""
+    return _ready
+
+
 def first_call_seconds() -> float:
-    """Seconds the first kernel calls of this process took (compile or cache load)."""
-    if not _first_call_s:
+    """Seconds the first kernel calls of this process took (compile or cache load); waits
+    for the warm-up."""
+    kernels_ready(None)
+    if _failure:
+        raise _failure[0]
+    return _first_call_s[0]
+
+
+def _warm() -> None:
+    """Run every kernel once on a tiny instance; mark the kernels ready."""
+    try:
         started = time.perf_counter()
         objective = Objective.parse("makespan")
         p = make_problem(compile_instance(_tiny()), objective)
@@ -44,4 +91,7 @@ def first_call_seconds() -> float:
         start_tabu(p, tabu)
         tabu_search(p, tabu, 4, 100)
         _first_call_s.append(time.perf_counter() - started)
-    return _first_call_s[0]
+    except BaseException as error:  # re-raised in the solving thread by first_call_seconds
+        _failure.append(error)
+    finally:
+        _ready.set()

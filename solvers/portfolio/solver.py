@@ -1,0 +1,240 @@
+"""The `auto` solver, the default: the heuristic's local search and CP-SAT in turns within one
+time budget, each starting from the best schedule either has found.
+
+Policy (see DESIGN.md section 11, "The default solve"):
+- the heuristic goes first once its kernels are loaded; until then (a fraction of a second
+  from Numba's cache; minutes of compiling, in the background, on the first run after an
+  install) CP-SAT runs;
+- a part keeps the cores while it improves; after `patience` seconds without a better
+  schedule it hands over to the other part, warm-started from the best schedule so far;
+- CP-SAT proving optimality, or a schedule meeting the lower bound of every level, ends the
+  solve; so do the time limit and a stop request (Ctrl-C);
+- a part that refuses the instance (CP-SAT's size limit, an unsupported feature) is dropped
+  with one log line and the other part goes on alone.
+The Result holds the best schedule of any part and the best bound known to any part (the
+compiled lower bounds included)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+
+from scheduler.core.bounds import level_bounds
+from scheduler.core.compile import CompiledInstance
+from scheduler.core.errors import UnsupportedFeatureError
+from scheduler.core.protocol import Capabilities, SolveConfig, Solver, check_supported
+from scheduler.core.result import Progress, Result, Status, close_trajectory
+from solvers.cpsat import CpSatSolver
+from solvers.heuristics import HeuristicSolver
+from solvers.heuristics.warmup import ready_event, start_warmup
+
+PATIENCE_SHARE = 0.2  # of the time limit a part may go without improving before handing over
+PATIENCE_MIN_S = 1.0
+UNLIMITED_PATIENCE_S = 10.0  # the patience when there is no time limit
+WATCH_S = 0.05  # how often the watcher looks at the clock and the stop request
+REL_TOL = 1e-9  # level values closer than this (relative) count as equal
+KERNELS_NOTE = "CP-SAT started while the heuristic's kernels loaded"
+BOUNDS_HELP = "dict {term: max value}: only schedules with every such term <= its bound"
+
+
+@dataclass
+class _Portfolio:
+    """The solve in progress: the best Result of any part, the best bound, the curve."""
+
+    compiled: CompiledInstance
+    config: SolveConfig
+    started: float
+    deadline: float | None
+    bounds: list[float]
+    best: Result | None = None
+    bound: float | None = None
+    proven: bool = False
+    infeasible: Result | None = None
+    trajectory: list[Progress] = field(default_factory=list)
+    improved_at: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    notes: list[str] = field(default_factory=list)
+
+    def left(self) -> float | None:
+        """Seconds left of the time limit (None: no limit)."""
+        return None if self.deadline is None else self.deadline - time.perf_counter()
+
+    def over(self) -> bool:
+        """Nothing more to do: proven, out of time or asked to stop."""
+        left = self.left()
+        return self.proven or self.config.stop.is_set() or (left is not None and left <= 0)
+
+    def progress(self, point: Progress) -> None:
+        """A part's progress point: forward it when it improves the best objective or bound."""
+        with self.lock:
+            objective = self.best.objective if self.best is not None else None
+            better = point.objective is not None and (
+                objective is None or point.objective < objective - REL_TOL * max(1.0, objective)
+            )
+            higher = point.bound is not None and (self.bound is None or point.bound > self.bound)
+            if better:
+                self.improved_at = time.perf_counter()
+                objective = point.objective
+            if higher:
+                self.bound = point.bound
+            if not (better or higher):
+                return
+            merged = Progress(time.perf_counter() - self.started, objective, self.bound)
+            self.trajectory.append(merged)
+        if self.config.on_progress is not None:
+            self.config.on_progress(merged)
+
+    def offer(self, result: Result) -> None:
+        """Keep a part's Result if its schedule is lexicographically better than the best."""
+        if result.status == "infeasible":
+            self.infeasible = result
+            self.proven = True
+            return
+        if result.bound is not None and (self.bound is None or result.bound > self.bound):
+            self.bound = result.bound
+        if result.schedule is None:
+            return
+        if self.best is None or _better(result.objectives, self.best.objectives):
+            self.best = result
+        if result.status == "optimal" or _meets(self.best.objectives, self.bounds):
+            self.proven = True
+
+
+def _better(values: list[float], than: list[float]) -> bool:
+    """Lexicographically smaller, values within REL_TOL counting as equal."""
+    for a, b in zip(values, than, strict=True):
+        if abs(a - b) > REL_TOL * max(1.0, abs(a), abs(b)):
+            return a < b
+    return False
+
+
+def _meets(values: list[float], bounds: list[float]) -> bool:
+    """Every level at its lower bound: no schedule is better."""
+    return all(v <= b + REL_TOL * max(1.0, abs(b)) for v, b in zip(values, bounds, strict=True))
+
+
+class AutoSolver:
+    """The default: the heuristic's local search and CP-SAT in turns, sharing their best."""
+
+    name = "auto"
+    capabilities = Capabilities(options={"bounds": BOUNDS_HELP})
+
+    def __init__(self) -> None:
+        self.parts: list[Solver] = [HeuristicSolver(), CpSatSolver()]
+
+    def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
+        """Run the parts in turns (see the module docstring) and return the best of them."""
+        check_supported(self, compiled, config)
+        started = time.perf_counter()
+        start_warmup()
+        limit = config.time_limit
+        run = _Portfolio(
+            compiled,
+            config,
+            started,
+            None if limit is None else started + limit,
+            level_bounds(compiled, config.objective),
+            improved_at=started,
+        )
+        run.bound = run.bounds[0]
+        parts = list(self.parts)
+        patience = (
+            UNLIMITED_PATIENCE_S if limit is None else max(PATIENCE_MIN_S, PATIENCE_SHARE * limit)
+        )
+        turn = 0
+        while parts and not run.over() and (limit is not None or turn < len(parts)):
+            part = parts[turn % len(parts)]
+            turn += 1
+            until = None
+            if len(parts) > 1 and part.name == HeuristicSolver.name and not ready_event().is_set():
+                part, until = parts[turn % len(parts)], ready_event()  # the other, till ready
+                turn -= 1
+                if KERNELS_NOTE not in run.notes:
+                    run.notes.append(KERNELS_NOTE)
+            before = run.best
+            part_config = replace(
+                config,
+                time_limit=run.left(),
+                warm_start=run.best.schedule if run.best is not None else config.warm_start,
+                on_progress=run.progress,
+                stop=threading.Event(),
+            )
+            try:
+                result = _run_part(
+                    part, compiled, part_config, run, patience if len(parts) > 1 else None, until
+                )
+            except UnsupportedFeatureError as refusal:
+                run.notes.append(f"{part.name} refused the instance ({refusal})")
+                if config.log is not None:
+                    config.log(f"auto: {part.name} refused the instance; going on without it")
+                parts.remove(part)
+                continue
+            run.offer(result)
+            if len(parts) == 1 and run.best is before:
+                break  # the one part left has nothing more to give
+        return _result(run)
+
+
+def _run_part(
+    part: Solver,
+    compiled: CompiledInstance,
+    config: SolveConfig,
+    run: _Portfolio,
+    patience: float | None,
+    until: threading.Event | None = None,
+) -> Result:
+    """Solve with one part while a watcher stops it on the outer stop request, when `until`
+    is set, or after `patience` seconds without a better schedule from any part."""
+    done = threading.Event()
+    run.improved_at = time.perf_counter()
+
+    def watch() -> None:
+        while not done.wait(WATCH_S):
+            stale = patience is not None and time.perf_counter() - run.improved_at > patience
+            if run.config.stop.is_set() or stale or (until is not None and until.is_set()):
+                config.stop.set()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        return part.solve(compiled, config)
+    finally:
+        done.set()
+        watcher.join()
+
+
+def _result(run: _Portfolio) -> Result:
+    """The best schedule of any part with the best bound known to any part."""
+    wall = time.perf_counter() - run.started
+    message = "; ".join(run.notes)
+    best = run.best
+    if best is None:
+        status: Status = "infeasible" if run.infeasible is not None else "unknown"
+        reason = run.infeasible.message if run.infeasible is not None else "no schedule found"
+        return Result(
+            status,
+            AutoSolver.name,
+            bound=run.bound,
+            wall_time_s=wall,
+            trajectory=run.trajectory,
+            message="; ".join(m for m in (reason, message) if m),
+        )
+    objective = best.objectives[0]
+    bound = min(run.bound, objective) if run.bound is not None else None
+    status = "optimal" if run.proven else "feasible"
+    if status == "optimal":
+        bound = objective
+    close_trajectory(run.trajectory, wall, objective, bound)
+    return Result(
+        status,
+        AutoSolver.name,
+        schedule=best.schedule,
+        objective=objective,
+        bound=bound,
+        wall_time_s=wall,
+        trajectory=run.trajectory,
+        objectives=list(best.objectives),
+        message="; ".join(m for m in (f"best from {best.solver}", message) if m),
+    )
