@@ -32,6 +32,7 @@ import pandas as pd
 
 from scheduler.core.clock import parse_datetime
 from scheduler.core.errors import InstanceError
+from scheduler.core.limits import quote
 from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
 from scheduler.io.clock_fields import JOB_TIMES, Convert, converter, energy_ticks, frame_ticks
 from scheduler.io.instance_json import energy_from_dict, profile_to_dict
@@ -108,7 +109,7 @@ def _operations(frame: pd.DataFrame) -> tuple[dict[str, _Op], list[str], list[st
         family = None if row.get("family") is None else _id(row["family"], f"{where}: family")
         mode = Mode(
             machine=_id(row["machine"], f"{where}: machine"),
-            duration=as_int(row["duration"], f"{where}: duration", 1),
+            duration=as_int(row["duration"], f"{where}: duration"),
             power_kw=as_num(_or(row.get("power_kw"), 0.0), f"{where}: power_kw"),
             resources=MappingProxyType(
                 {
@@ -121,11 +122,13 @@ def _operations(frame: pd.DataFrame) -> tuple[dict[str, _Op], list[str], list[st
         )
         op = ops.setdefault(op_id, _Op(job, family))
         if op.job != job:
-            raise InstanceError(f"{where}: operation {op_id!r} is already in job {op.job!r}")
+            raise InstanceError(
+                f"{where}: operation {quote(op_id)} is already in job {quote(op.job)}"
+            )
         if op.family != family:
             raise InstanceError(
-                f"{where}: family: {family or '(blank)'!r} differs from "
-                f"{op.family or '(blank)'!r} on an earlier row of operation {op_id!r} "
+                f"{where}: family: {quote(family or '(blank)')} differs from "
+                f"{quote(op.family or '(blank)')} on an earlier row of operation {quote(op_id)} "
                 "(one family per operation)"
             )
         op.modes.append(mode)
@@ -144,13 +147,15 @@ def _precedences(
     for where, row in _rows(frame, "precedences", ("predecessor", "successor"), ("lag",)):
         succ = _id(row["successor"], f"{where}: successor")
         if succ not in ops:
-            raise InstanceError(f"{where}: successor: {succ!r} is not in the operations frame")
+            raise InstanceError(f"{where}: successor: {quote(succ)} is not in the operations frame")
         arcs = preds.setdefault(succ, [])
         if row["predecessor"] is None:
             continue
         pred = _id(row["predecessor"], f"{where}: predecessor")
         if pred not in ops:
-            raise InstanceError(f"{where}: predecessor: {pred!r} is not in the operations frame")
+            raise InstanceError(
+                f"{where}: predecessor: {quote(pred)} is not in the operations frame"
+            )
         arcs.append((pred, as_int(_or(row.get("lag"), 0), f"{where}: lag")))
     return preds
 
@@ -161,9 +166,9 @@ def _jobs(frame: pd.DataFrame | None, known: set[str]) -> dict[str, dict[str, An
     for where, row in _rows(frame, "jobs", ("job",), ("release", "due", "deadline", "weight")):
         job = _id(row["job"], f"{where}: job")
         if job not in known:
-            raise InstanceError(f"{where}: job {job!r} has no rows in the operations frame")
+            raise InstanceError(f"{where}: job {quote(job)} has no rows in the operations frame")
         if job in out:
-            raise InstanceError(f"{where}: job {job!r} has a second row")
+            raise InstanceError(f"{where}: job {quote(job)} has a second row")
         kwargs: dict[str, Any] = {}
         for key in ("release", "due", "deadline"):
             if row.get(key) is not None:
@@ -183,14 +188,14 @@ def _machines(
     for where, row in _rows(frame, "machines", ("machine",), ("idle_power_kw",)):
         machine = _id(row["machine"], f"{where}: machine")
         if machine in idle:
-            raise InstanceError(f"{where}: machine {machine!r} has a second row")
+            raise InstanceError(f"{where}: machine {quote(machine)} has a second row")
         idle[machine] = as_num(_or(row.get("idle_power_kw"), 0.0), f"{where}: idle_power_kw")
     order = list(idle) if frame is not None else used
     spans: dict[str, list[tuple[int, int]]] = {m: [] for m in order}
     for where, row in _rows(windows, "unavailable", ("machine", "start", "end")):
         machine = _id(row["machine"], f"{where}: machine")
         if machine not in spans:
-            raise InstanceError(f"{where}: machine: {machine!r} is not a known machine")
+            raise InstanceError(f"{where}: machine: {quote(machine)} is not a known machine")
         spans[machine].append(
             (as_int(row["start"], f"{where}: start"), as_int(row["end"], f"{where}: end"))
         )
@@ -208,7 +213,7 @@ def _setups(frame: pd.DataFrame | None) -> dict[str, dict[str, dict[str, int]]]:
         cell = table.setdefault(machine, {}).setdefault(before, {})
         if after in cell:
             raise InstanceError(
-                f"{where}: setup {machine!r} {before!r} -> {after!r} is given twice"
+                f"{where}: setup {quote(machine)} {quote(before)} -> {quote(after)} is given twice"
             )
         cell[after] = as_int(row["ticks"], f"{where}: ticks")
     return table
@@ -254,14 +259,14 @@ def _rows(
     for column in required:
         if column not in columns:
             raise InstanceError(
-                f"{place}: missing column {column!r} (it has: {', '.join(columns) or 'none'})"
+                f"{place}: missing column {quote(column)} (it has: {', '.join(columns) or 'none'})"
             )
     allowed = required + optional
     for column in columns:
         if column not in allowed and not (prefix and column.startswith(prefix)):
             extra = f", {prefix}<id>" if prefix else ""
             raise InstanceError(
-                f"{place}: unknown column {column!r}; allowed: {', '.join(allowed)}{extra}"
+                f"{place}: unknown column {quote(column)}; allowed: {', '.join(allowed)}{extra}"
             )
     return [
         (f"{place}, row {label}", {c: _cell(v) for c, v in zip(columns, values, strict=True)})

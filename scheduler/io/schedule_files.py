@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from scheduler.core.errors import InstanceError
-from scheduler.core.limits import quote
+from scheduler.core.limits import MAX_ID_CHARS, MAX_TICKS, describe_limit, quote
 from scheduler.core.model import Instance
 from scheduler.core.result import Result
 from scheduler.core.schedule import Assignment, Schedule
@@ -33,7 +33,14 @@ def read_schedule_csv(instance: Instance, path: str | Path) -> Schedule:
     """A schedule from CSV, rows kept as given (a wrong machine or end is for `validate` to
     report); the derived energy columns and any others are ignored. A missing column or a
     cell that is not an integer raises InstanceError naming the line and column."""
-    text = read_text(path)
+    try:
+        return _read_rows(instance, read_text(path), str(path))
+    except csv.Error as error:  # a cell over the csv module's field limit, a stray NUL...
+        raise InstanceError(f"{path}: not a readable CSV file ({error})") from None
+
+
+def _read_rows(instance: Instance, text: str, path: str) -> Schedule:
+    """The rows of schedule CSV `text` (see `read_schedule_csv`)."""
     reader = csv.DictReader(io.StringIO(text, newline=""), skipinitialspace=True)
     header = [h.strip() for h in reader.fieldnames or []]
     missing = [c for c in (*ID_COLUMNS, *INT_COLUMNS) if c not in header]
@@ -63,6 +70,8 @@ def write_summary(result: Result, path: str | Path) -> Path:
 def _text(value: str | None, where: str) -> str:
     if value is None or not value.strip():
         raise InstanceError(f"{where}: empty cell (an id is required)")
+    if len(value.strip()) > MAX_ID_CHARS:
+        raise InstanceError(f"{where}: an id of {len(value.strip()):,} characters, above the limit")
     return value.strip()
 
 
@@ -70,16 +79,20 @@ def _integer(value: str | None, where: str) -> int:
     """An integer cell; `12.0` (as spreadsheets write it) is accepted, `12.5` is not."""
     text = (value or "").strip()
     try:
-        return int(text)
+        number = int(text)
     except ValueError:
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        number = math.nan
-    if not number.is_integer():
-        raise InstanceError(f"{where}: expected an integer, got {quote(text)}")
-    return int(number)
+        try:
+            real = float(text)
+        except ValueError:
+            real = math.nan
+        if not real.is_integer():
+            raise InstanceError(f"{where}: expected an integer, got {quote(text)}") from None
+        number = int(real)
+    if abs(number) > MAX_TICKS:
+        raise InstanceError(
+            f"{where}: {quote(text)} is above the limit {describe_limit(MAX_TICKS)}"
+        )
+    return number
 
 
 def json_safe(value: Any) -> Any:

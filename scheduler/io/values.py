@@ -11,7 +11,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from scheduler.core.errors import InstanceError
-from scheduler.core.limits import MAX_NUMBER_CHARS, quote
+from scheduler.core.limits import MAX_NUMBER_CHARS, MAX_TICKS, describe_limit, quote
 
 
 class LongNumber(str):
@@ -39,8 +39,9 @@ def show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def as_int(value: Any, where: str, minimum: int | None = 0) -> int:
-    """An integer (an integral float such as 30.0 is accepted; bools are not)."""
+def as_int(value: Any, where: str, minimum: int | None = 0, maximum: int = MAX_TICKS) -> int:
+    """An integer of at most `maximum` (an integral float such as 30.0 is accepted; bools are
+    not)."""
     wanted = "an integer" if minimum is None else f"an integer >= {minimum}"
     if isinstance(value, Integral) and not isinstance(value, bool):
         result = operator.index(value)
@@ -50,6 +51,8 @@ def as_int(value: Any, where: str, minimum: int | None = 0) -> int:
         raise InstanceError(f"{where}: expected {wanted}, got {show(value)}")
     if minimum is not None and result < minimum:
         raise InstanceError(f"{where}: expected {wanted}, got {quote(result)}")
+    if result > maximum:
+        raise InstanceError(f"{where}: {show(value)} is above the limit {describe_limit(maximum)}")
     return result
 
 

@@ -68,7 +68,11 @@ def test_derived_horizon_fits_a_serial_schedule() -> None:
     c = compile_instance(_instance())
     assert not c.horizon_given
     assert c.horizon >= 12 + 5 + 4 + 2 + 6 + 3
-    assert compile_instance(_instance(horizon=100)).horizon == 100
+    assert compile_instance(_instance(horizon=60)).horizon == 60
+    # a given horizon beyond the useful one (`useful_horizon`: the latest window end 12, the
+    # longest modes 17, and per operation and one more an idle stretch of 1 + setup 7 + lag 3)
+    # is clipped to it
+    assert compile_instance(_instance(horizon=10**9)).horizon == 12 + 17 + 5 * (1 + 7 + 3)
 
 
 def test_periodic_profile_unrolls_over_the_horizon() -> None:
