@@ -47,8 +47,10 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
 
 @dataclass
 class Result:
-    """The outcome of a solve. `objective`/`bound` are those of the first objective level;
-    `objectives` has every level's value for lexicographic objectives."""
+    """The outcome of a solve. For a lexicographic objective such as
+    `weighted_tardiness>makespan`, `objective`, `bound` and `gap` are those of the first level
+    (weighted tardiness) and `objectives` lists every level's value in order (`[12.0, 230.0]`:
+    weighted tardiness 12, makespan 230); the command line prints each level with its name."""
 
     status: Status
     solver: str
