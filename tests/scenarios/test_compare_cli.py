@@ -65,3 +65,12 @@ def test_intervals_and_paired_change() -> None:
     change, low, high = relative_change(after, before)
     assert low < 0.2 < high and high - low < 0.01  # pairing removes the shared noise
     assert all(math.isnan(v) for v in relative_change(after, np.zeros(50)))
+
+
+def test_unreachable_dask_executor_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["scenario", "compare", str(MK01), "--replications", "2", "--profiles", "before",
+         "--executor", "tcp://127.0.0.1:1", "--quiet"]
+    )  # fmt: skip
+    assert code == 2
+    assert capsys.readouterr().err.startswith("error:")
