@@ -10,13 +10,14 @@ from typing import Any
 from scheduler.core.errors import UnsupportedFeatureError
 from scheduler.core.objective import parse_bounds
 
-FORMULATIONS = ("disjunctive", "time")
+FORMULATIONS = ("auto", "disjunctive", "time")
 DEFAULT_BACKEND = "highs"
 MAX_TIME_VARS = 200_000  # binaries x[op, mode, t] the time-indexed model may have by default
 
 OPTIONS = {
-    "formulation": "'disjunctive' (default: Manne sequencing binaries with per-pair big-M) or "
-    "'time' (time-indexed x[op, mode, t]: power cap, tariff, carbon, resources)",
+    "formulation": "'disjunctive' (Manne sequencing binaries with per-pair big-M; setups), "
+    "'time' (time-indexed x[op, mode, t]: power cap, tariff, carbon, resources) or 'auto' "
+    "(default: time where only it models the instance and objective, else disjunctive)",
     "backend": "'highs' (default: HiGHS through highspy, with progress and Ctrl-C) or any "
     "Pyomo solver name (cbc, glpk, gurobi, ...)",
     "mip_gap": "float >= 0: relative gap at which the MIP stops (default 0: prove optimality)",
@@ -41,7 +42,7 @@ class MilpOptions:
 
 def parse_options(options: dict[str, Any]) -> MilpOptions:
     """Check `options` and return them parsed (UnsupportedFeatureError names the bad one)."""
-    formulation = options.get("formulation", "disjunctive")
+    formulation = options.get("formulation", "auto")
     if formulation not in FORMULATIONS:
         raise UnsupportedFeatureError(
             f"milp option 'formulation' = {formulation!r} is not one of {', '.join(FORMULATIONS)}"

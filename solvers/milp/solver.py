@@ -37,7 +37,33 @@ class MilpSolver:
     """A Pyomo MILP (disjunctive or time-indexed) solved by HiGHS, or any Pyomo solver."""
 
     name = "milp"
-    capabilities = Capabilities(options=OPTIONS)
+    capabilities = Capabilities(
+        features=frozenset(
+            {
+                "alternative_modes",
+                "precedence_lags",
+                "releases",
+                "deadlines",
+                "setups",  # disjunctive
+                "unavailability",
+                "resources",  # time-indexed
+                "power_cap",  # time-indexed
+                "carbon_cap",  # time-indexed; disjunctive under a constant intensity
+            }
+        ),
+        terms=frozenset(
+            {
+                "makespan",
+                "weighted_tardiness",
+                "total_flow_time",
+                "energy",
+                "energy_cost",  # time-indexed; disjunctive under a constant tariff
+                "carbon",  # time-indexed; disjunctive under a constant intensity
+                "idle_energy",
+            }
+        ),
+        options=OPTIONS,
+    )
 
     def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
         """Solve `compiled` for `config.objective` with the formulation of the options."""
@@ -47,7 +73,7 @@ class MilpSolver:
         opts = parse_options(config.options)
         if opts.backend != DEFAULT_BACKEND:
             pyomo_solver(opts.backend)
-        refuse_unmodelled(c, config.objective, opts)
+        formulation = formulation_for(c, config.objective, opts)
         hint, origin = _initial_schedule(c, config, opts.bounds)
         earliest, latest = time_windows(c, _makespan_limit(c, config.objective, opts, hint))
         reason = infeasibility(c, earliest, latest)
@@ -57,7 +83,7 @@ class MilpSolver:
         building = time.perf_counter()
         mm = (
             build_time_indexed(c, earliest, latest, modes, opts.max_time_vars)
-            if opts.formulation == "time"
+            if formulation == "time"
             else build_disjunctive(c, earliest, latest, modes)
         )
         if isinstance(mm, str):
@@ -78,7 +104,7 @@ class MilpSolver:
             set_term_values(mm, c, *hint)
         built = _since(building)
         if config.log is not None:
-            config.log(f"milp: {opts.formulation} model built in {built:.2f} s")
+            config.log(f"milp: {formulation} model built in {built:.2f} s")
         trajectory: list[Progress] = []
         if opts.backend == DEFAULT_BACKEND:
             outcome = solve_highs(
@@ -87,7 +113,7 @@ class MilpSolver:
         else:
             outcome = solve_pyomo(m, len(levels), config, opts.backend, opts.mip_gap, started)
         message = (
-            f"{opts.formulation} model ({opts.backend}) built in {built:.2f} s; level statuses: "
+            f"{formulation} model ({opts.backend}) built in {built:.2f} s; level statuses: "
             + ", ".join(outcome.statuses)
         )
         if outcome.interrupted:
@@ -154,18 +180,35 @@ class MilpSolver:
         )
 
 
-def refuse_unmodelled(c: CompiledInstance, objective: Objective, opts: MilpOptions) -> None:
-    """UnsupportedFeatureError naming what the chosen formulation cannot model exactly
-    (capabilities are the union of both formulations)."""
-    wanted = objective.terms | set(opts.bounds)
-    if opts.formulation == "time":
-        if c.has_setups:
+def formulation_for(c: CompiledInstance, objective: Objective, opts: MilpOptions) -> str:
+    """The formulation to build, refusing (UnsupportedFeatureError) what it cannot model
+    exactly (capabilities are the union of both formulations): `auto` takes the time-indexed
+    one where only it models the instance and objective, else the disjunctive one."""
+    time_only = _time_only(c, objective.terms | set(opts.bounds))
+    formulation = opts.formulation
+    if formulation == "auto":
+        formulation = "time" if time_only and not c.has_setups else "disjunctive"
+        if time_only and c.has_setups:
             raise UnsupportedFeatureError(
-                "milp formulation=time does not model sequence-dependent setup times (they "
-                "depend on the sequence, which x[op, mode, t] does not hold); use "
-                "formulation=disjunctive"
+                f"milp models {', '.join(time_only)} only in the time-indexed formulation, which "
+                "does not model sequence-dependent setup times; this instance needs both"
             )
-        return
+    if formulation == "time" and c.has_setups:
+        raise UnsupportedFeatureError(
+            "milp formulation=time does not model sequence-dependent setup times (they "
+            "depend on the sequence, which x[op, mode, t] does not hold); use "
+            "formulation=disjunctive"
+        )
+    if formulation == "disjunctive" and time_only:
+        raise UnsupportedFeatureError(
+            f"milp formulation=disjunctive does not model {', '.join(time_only)} (they depend "
+            "on every tick an operation runs); use formulation=time"
+        )
+    return formulation
+
+
+def _time_only(c: CompiledInstance, wanted: set[str] | frozenset[str]) -> list[str]:
+    """What of the instance and the wanted terms only the time-indexed formulation models."""
     missing = []
     if c.has_resources:
         missing.append("renewable resources")
@@ -177,11 +220,7 @@ def refuse_unmodelled(c: CompiledInstance, objective: Objective, opts: MilpOptio
         missing.append("the energy cost of a time-varying tariff")
     if "carbon" in wanted and c.carbon_start.size > 1:
         missing.append("the carbon of a time-varying carbon intensity")
-    if missing:
-        raise UnsupportedFeatureError(
-            f"milp formulation=disjunctive does not model {', '.join(missing)} (they depend "
-            "on every tick an operation runs); use formulation=time"
-        )
+    return missing
 
 
 def _since(started: float) -> float:
