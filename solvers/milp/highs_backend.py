@@ -24,6 +24,7 @@ from scheduler.core.protocol import SolveConfig
 from scheduler.core.result import Progress
 from solvers.milp.model import Outcome
 
+STOP_POLL_S = 0.05  # how often the watcher looks at config.stop
 LEVEL_TOL = 1e-6  # a level held at its value v may reach v + LEVEL_TOL * max(1, |v|)
 SENSES = {0: (0, 0), 1: (-math.inf, 0), -1: (0, math.inf)}  # mixed-form row sense -> bounds
 
@@ -39,6 +40,27 @@ def _silent_stdout() -> Iterator[None]:
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+
+
+@contextlib.contextmanager
+def _stop_watch(stop: threading.Event, h: highspy.Highs) -> Iterator[None]:
+    """Within the block, cancel HiGHS's search (it keeps its incumbent) as soon as `stop` is
+    set: Ctrl-C and SIGTERM on the command line, or a caller's own reason."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if stop.wait(STOP_POLL_S):
+                h.cancelSolve()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
 
 
 class _Recorder:
@@ -122,6 +144,9 @@ def solve_highs(
     solution: np.ndarray | None = None
     index = np.arange(n)
     for level in range(n_levels):
+        if config.stop.is_set():
+            out.interrupted = True
+            break
         h.changeColsCost(n, index, costs[level])
         h.changeObjectiveOffset(float(repn.c_offset[level]))
         if config.time_limit is not None:
@@ -135,7 +160,8 @@ def solve_highs(
         if level == 0:
             h.cbMipImprovingSolution += recorder.improving
             h.cbMipInterrupt += recorder.interrupt
-        _run(h, costs[level], float(repn.c_offset[level]), time.perf_counter())
+        with _stop_watch(config.stop, h):
+            _run(h, costs[level], float(repn.c_offset[level]), time.perf_counter())
         if level == 0:
             h.cbMipImprovingSolution -= recorder.improving
             h.cbMipInterrupt -= recorder.interrupt
@@ -147,7 +173,7 @@ def solve_highs(
         out.statuses.append(_status(status, found, objective, bound, mip_gap))
         if level == 0 and math.isfinite(bound) and out.statuses[0] != "infeasible":
             out.bound = bound
-        out.interrupted = status == highspy.HighsModelStatus.kInterrupt
+        out.interrupted = status == highspy.HighsModelStatus.kInterrupt or config.stop.is_set()
         if not found:
             break
         values = np.array(h.getSolution().col_value)

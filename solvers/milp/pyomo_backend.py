@@ -68,6 +68,9 @@ def solve_pyomo(
     out = Outcome(statuses=[])
     model.held = pyo.ConstraintList()
     for level in range(n_levels):
+        if config.stop.is_set():  # the generic interface cannot stop a running solve
+            out.interrupted = True
+            break
         for i in range(n_levels):
             model.level[i].activate() if i == level else model.level[i].deactivate()
         options: dict[str, float] = {gap_name: mip_gap}

@@ -117,7 +117,7 @@ class MilpSolver:
             + ", ".join(outcome.statuses)
         )
         if outcome.interrupted:
-            message += "; interrupted (Ctrl-C): the incumbent is kept"
+            message += "; stopped (Ctrl-C or config.stop): the incumbent is kept"
         return self._result(
             c, mm, config.objective, opts, outcome, (hint, origin), trajectory, message, started
         )
