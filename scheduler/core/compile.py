@@ -17,7 +17,7 @@ import networkx as nx
 import numpy as np
 
 from scheduler.core.errors import InstanceError
-from scheduler.core.limits import MAX_PROFILE_STEPS, MAX_TICKS, describe_limit
+from scheduler.core.limits import HORIZON_KEPT, MAX_PROFILE_STEPS, MAX_TICKS, describe_limit
 from scheduler.core.model import Energy, Instance, Profile
 
 if TYPE_CHECKING:
@@ -297,7 +297,7 @@ def compile_instance(instance: Instance) -> CompiledInstance:
         useful = useful_horizon(
             instance, op_release, _per_op(ops, np.max), prec.succ_lag, setup, unav.end
         )
-        horizon = max(1, min(horizon, useful))
+        horizon = max(1, min(horizon, max(useful, HORIZON_KEPT)))
     profiles = _energy_profiles(instance.energy, horizon, ops)
     carbon_cap = _binding_carbon_cap(instance, ops, profiles)
 

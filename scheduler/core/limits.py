@@ -32,6 +32,9 @@ QUOTE_CHARS = 60
 MAX_FILE_BYTES = 2**26  # 64 MiB: a 20,000-operation plant is about 5 MB of JSON
 MAX_JSON_DEPTH = 64  # the format itself nests 7 levels deep
 MAX_NUMBER_CHARS = 40  # digits of one JSON number (2**40 has 13; 1e300 as an integer has 301)
+# A given horizon up to this many ticks is kept; a longer one is clipped to the useful horizon
+# (`scheduler.core.compile.useful_horizon`), so work follows the problem, not the tick count.
+HORIZON_KEPT = 2**16
 # Step profiles after unrolling a periodic one over the span a schedule can use.
 MAX_PROFILE_STEPS = 2_000_000
 

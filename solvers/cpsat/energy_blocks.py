@@ -16,14 +16,17 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Literal
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from scheduler.core.compile import CompiledInstance
+from scheduler.core.errors import UnsupportedFeatureError
 
 MAX_SCALE = 10**6  # largest scale (and largest grid denominator) ever chosen
 MAX_MAGNITUDE = 2**52  # bound on any scaled coefficient x value, far from int64 overflow
+PERIOD_CANDIDATES = 256  # step changes tried as the end of a profile's first period
 
 
 def exact(value: float) -> Fraction:
@@ -50,7 +53,9 @@ def _bounded_scale(needed: int, largest: float) -> int:
 
 def power_scale(compiled: CompiledInstance) -> int:
     """Integer units per kW that make every mode power and cap value exact when possible."""
-    values = [exact(p) for p in compiled.mode_power] + [exact(v) for v in compiled.power_cap_value]
+    values = [exact(p) for p in np.unique(compiled.mode_power)] + [
+        exact(v) for v in np.unique(compiled.power_cap_value)
+    ]
     largest = float(np.sum(compiled.mode_power)) + float(
         np.max(compiled.power_cap_value, initial=0.0)
     )
@@ -63,7 +68,7 @@ def quantity_scale(compiled: CompiledInstance, values: np.ndarray | None = None)
     every mode's per-tick cost or carbon is exact), when possible."""
     hours = exact(compiled.time_unit_minutes) / 60
     powers = {exact(p) for p in compiled.mode_power if p > 0}
-    factors = {exact(v) for v in values} if values is not None else {Fraction(1)}
+    factors = {exact(v) for v in np.unique(values)} if values is not None else {Fraction(1)}
     if values is None:
         powers |= {exact(p) for p in compiled.machine_idle_power if p > 0}
     per_tick = [p * hours * f for p in powers for f in factors]
@@ -78,7 +83,8 @@ def power_units(compiled: CompiledInstance, scale: int) -> tuple[list[int], list
     """The power cap's integer view at `scale`: each mode's demand ceil(kW x scale) and each
     cap step's capacity floor(kW x scale), rounded the safe way."""
     demands = [math.ceil(exact(p) * scale) for p in compiled.mode_power]
-    caps = [math.floor(exact(v) * scale) for v in compiled.power_cap_value]
+    floors = {v: math.floor(exact(v) * scale) for v in np.unique(compiled.power_cap_value)}
+    caps = [floors[v] for v in compiled.power_cap_value]
     return demands, caps
 
 
@@ -142,7 +148,8 @@ class _Steps:
 
 def profile_period(starts: np.ndarray, values: np.ndarray, horizon: int) -> int | None:
     """The smallest p with profile(t + p) == profile(t) for every t in [0, horizon - p), for an
-    unrolled step profile with at least two steps; None when it does not repeat."""
+    unrolled step profile with at least two steps; None when it does not repeat, or not within
+    its first PERIOD_CANDIDATES steps (each candidate costs a pass over the steps)."""
     ticks = starts.tolist()
     changes = ticks[1:]
     first = changes[0]
@@ -150,7 +157,7 @@ def profile_period(starts: np.ndarray, values: np.ndarray, horizon: int) -> int 
     def at(t: int) -> float:
         return float(values[bisect_right(ticks, t) - 1])
 
-    for later in changes[1:]:
+    for later in changes[1:PERIOD_CANDIDATES]:
         p = later - first
         shifted = [c - p for c in changes if c > p]
         inside = [c for c in changes if c < horizon - p]
@@ -273,9 +280,9 @@ def _grid(per_tick: list[Fraction], duration: int) -> tuple[int, list[int]]:
         while denominator > 1 and denominator * largest > MAX_MAGNITUDE:
             denominator //= 10
         if denominator * largest > MAX_MAGNITUDE:
-            raise ValueError(
-                f"the scaled cost of a mode ({largest:.3g}) is too large for CP-SAT; "
-                "use a smaller scale"
+            raise UnsupportedFeatureError(
+                f"cpsat: the cost or carbon of a mode ({largest:.3g} per unit) is too large for "
+                "CP-SAT's 64-bit integers; use a coarser tick or smaller prices"
             )
     return denominator, [math.ceil(v * denominator) for v in per_tick]
 
@@ -304,6 +311,7 @@ def add_profile_cost(
     values: np.ndarray,
     scale: int,
     latest_end: int | None = None,
+    period: int | None | Literal["find"] = "find",
 ) -> ProfileCost:
     """`.cost`: an integer variable equal to ceil(scale x cost) of running `mode` from
     `start_var`, cost
@@ -316,7 +324,8 @@ def add_profile_cost(
     period is shorter than the start domain is decomposed as start = period x q + r, with the
     pieces over r alone (a week of a daily profile costs a day's pieces). A piece of a single
     line (constant profile) needs no literal. The start is also kept within [lo, hi] (head,
-    deadline, `latest_end`) when present.
+    deadline, `latest_end`) when present. `period`: what `profile_period` gives for the
+    profile, found here unless given (one call then serves every mode of the model).
 
     Search: the piece literals tie the start to times of day, which slows CP-SAT's search for a
     first schedule from scratch on large instances (ta01-energy-week, 2 workers: none in 30 s);
@@ -336,7 +345,8 @@ def add_profile_cost(
 
     coefficient = Fraction(scale) * exact(power) * exact(compiled.time_unit_minutes) / 60
     horizon = compiled.horizon
-    period = profile_period(starts, values, horizon) if starts.size > 1 else None
+    if period == "find":
+        period = profile_period(starts, values, horizon) if starts.size > 1 else None
     periodic = period is not None and hi - lo + 1 > period
     if periodic and period is not None:
         keep = starts < period

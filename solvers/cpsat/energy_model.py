@@ -22,6 +22,7 @@ from solvers.cpsat.energy_blocks import (
     add_profile_cost,
     exact,
     power_scale,
+    profile_period,
     quantity_scale,
 )
 from solvers.cpsat.model import SchedulingModel
@@ -95,6 +96,7 @@ def add_energy(
         if not needed:
             continue
         costs = []
+        period = profile_period(starts, values, c.horizon) if starts.size > 1 else None
         if starts.size:
             for o, ks in enumerate(sm.modes):
                 for k in ks:
@@ -108,6 +110,7 @@ def add_energy(
                         values,
                         units[term],
                         latest_end=int(latest[o]),
+                        period=period,
                     )
                     em.costs.append((o, k, cost))
                     costs.append(cost.cost)

@@ -10,8 +10,9 @@ import bisect
 
 import numpy as np
 
-from scheduler.core.compile import CompiledInstance, dense_profile
+from scheduler.core.compile import CompiledInstance
 from solvers.cpsat.energy_blocks import power_scale, power_units
+from solvers.profiles import step_integral
 
 CANDIDATES = 16  # ready operations compared at each step (the earliest-ready ones)
 CARBON_SLACKS = (1.5, 2.0, 3.0, 5.0)  # later completions accepted for less carbon (x earliest)
@@ -117,11 +118,11 @@ class _Plan:
 
 
 class _Carbon:
-    """Processing carbon of a mode at a start (cumulative intensity), and cleaner start times."""
+    """Processing carbon of a mode at a start (the profile's step integral: memory by steps,
+    not by ticks), and cleaner start times."""
 
     def __init__(self, c: CompiledInstance) -> None:
-        dense = dense_profile(c.carbon_start, c.carbon_value, c.horizon)
-        self.cumulative = np.concatenate(([0.0], np.cumsum(dense))).tolist()
+        self.starts, self.intensity = c.carbon_start, c.carbon_value
         self.kwh_per_tick = (c.mode_power * c.time_unit_minutes / 60.0).tolist()
         self.duration = c.mode_duration.tolist()
         self.steps = c.carbon_start.tolist()
@@ -129,7 +130,8 @@ class _Carbon:
 
     def of(self, k: int, t: int) -> float:
         """kg CO2 of mode k started at t (inside the horizon)."""
-        return self.kwh_per_tick[k] * (self.cumulative[t + self.duration[k]] - self.cumulative[t])
+        area = step_integral(self.starts, self.intensity, t, t + self.duration[k])
+        return self.kwh_per_tick[k] * area
 
     def cleaner_starts(self, t: int) -> list[int]:
         """The first CLEAN_TRIES step starts after t whose intensity is below the one at t."""

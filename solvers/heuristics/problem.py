@@ -13,6 +13,7 @@ import numpy as np
 
 from scheduler.core.compile import CompiledInstance, ReferencePlan, unroll_profile, useful_horizon
 from scheduler.core.errors import InstanceError, UnsupportedFeatureError
+from scheduler.core.limits import HORIZON_KEPT
 from scheduler.core.model import Profile
 from scheduler.core.objective import Objective
 from scheduler.core.terms import TERM_INDEX, TERMS, TIME_TERMS
@@ -158,7 +159,7 @@ def _span(c: CompiledInstance) -> int:
         useful = useful_horizon(
             c.instance, c.op_release, np.array(max_dur, dtype=I64), c.succ_lag, c.setup, c.unav_end
         )
-        return int(min(2 * dates.max(), max(useful, c.horizon)))
+        return int(min(2 * dates.max(), max(useful, c.horizon, HORIZON_KEPT)))
     max_setup = int(c.setup.max()) if c.setup.size else 0
     latest = max(
         int(c.unav_end.max()) if c.unav_end.size else 0,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from scheduler.core.compile import compile_instance, dense_profile, unroll_profile
-from scheduler.core.model import Instance, Job, Machine, Mode, Operation, Profile
+from scheduler.core.limits import HORIZON_KEPT
+from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile
 
 
 def _instance(**kwargs: object) -> Instance:
@@ -69,10 +70,19 @@ def test_derived_horizon_fits_a_serial_schedule() -> None:
     assert not c.horizon_given
     assert c.horizon >= 12 + 5 + 4 + 2 + 6 + 3
     assert compile_instance(_instance(horizon=60)).horizon == 60
-    # a given horizon beyond the useful one (`useful_horizon`: the latest window end 12, the
-    # longest modes 17, and per operation and one more an idle stretch of 1 + setup 7 + lag 3)
-    # is clipped to it
-    assert compile_instance(_instance(horizon=10**9)).horizon == 12 + 17 + 5 * (1 + 7 + 3)
+    assert compile_instance(_instance(horizon=HORIZON_KEPT + 10)).horizon == HORIZON_KEPT
+
+
+def test_a_long_horizon_is_clipped_to_the_useful_one() -> None:
+    # the latest window end 12, the longest modes 17, and per operation and one more an idle
+    # stretch of L + setup 7 + lag 3, L the profiles' period (1 without one)
+    assert compile_instance(_instance(horizon=10**9)).horizon == HORIZON_KEPT
+    period = 100_000
+    daily = Energy(tariff=Profile(((0, 0.1), (30_000, 0.2)), period=period))
+    c = compile_instance(_instance(horizon=10**9, energy=daily))
+    assert c.horizon == 12 + 17 + 5 * (period + 7 + 3)
+    days = range(0, c.horizon, period)
+    assert list(c.tariff_start) == sorted(t for d in days for t in (d, d + 30_000) if t < c.horizon)
 
 
 def test_periodic_profile_unrolls_over_the_horizon() -> None:
