@@ -51,6 +51,7 @@ KEPCO_SUMMER = ((0, 95.7), (8, 121.5), (11, 155.0), (12, 121.5), (13, 155.0), (1
                 (22, 95.7))  # fmt: skip
 GRID_KG_PER_KWH = 0.4173  # MCEE consumption-side factor for 2023 (GOV)
 IDLE_SHARE = (0.2, 0.4)
+SUMMARY_KPIS = ("productivity", "on_time_rate", "energy_kwh", "energy_cost", "scrap_units")
 
 
 def plant_instance(seed: int) -> Instance:
@@ -198,15 +199,17 @@ def bench_compare(args: argparse.Namespace) -> None:
         atomic_write(folder / f"{name}.csv", table.to_csv(index=False, float_format="%.10g"))
         atomic_write(folder / f"{name}.md", f"Command: `{command()}`\n\n" + markdown(result))
         plot(result, folder / f"{name}.png")
-        for profile in result.profiles[1:]:
-            for kpi in ("productivity", "on_time_rate", "energy_kwh", "energy_cost", "scrap_units"):
-                row = table[(table.profile == profile) & (table.kpi == kpi)
-                            & (table.statistic != "mean")].iloc[0]  # fmt: skip
-                rows.append([name, profile, kpi, row.value, row.ci_low, row.ci_high])
         print(f"{name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-        frame = pd.DataFrame(rows, columns=["instance", "profile", "kpi", "change", "low", "high"])
-        atomic_write(OUT / "compare_summary.csv", frame.to_csv(index=False, float_format="%.6g"))
-        write(OUT / "compare_summary.md", _summary_markdown(frame, args))
+    for name in [*MK, *PLANTS]:  # the summary of every instance run so far
+        if not (folder / f"{name}.csv").exists():
+            continue
+        table = pd.read_csv(folder / f"{name}.csv")
+        changes = table[table.statistic != "mean"]
+        for row in changes[changes.kpi.isin(SUMMARY_KPIS)].itertuples():
+            rows.append([name, row.profile, row.kpi, row.value, row.ci_low, row.ci_high])
+    frame = pd.DataFrame(rows, columns=["instance", "profile", "kpi", "change", "low", "high"])
+    atomic_write(OUT / "compare_summary.csv", frame.to_csv(index=False, float_format="%.6g"))
+    write(OUT / "compare_summary.md", _summary_markdown(frame, args))
 
 
 def _summary_markdown(frame: pd.DataFrame, args: argparse.Namespace) -> str:
@@ -223,8 +226,9 @@ def _summary_markdown(frame: pd.DataFrame, args: argparse.Namespace) -> str:
     lines = [
         "# Before vs after AI adoption: productivity change (%, 95 % CI, paired)",
         "",
-        f"Command: `{command()}`; {args.replications} replications per profile, seed "
-        f"{args.seed}. Per-instance tables, reports and figures: `compare/<instance>.*`.",
+        f"Last command: `{command()}`; {args.replications} replications per profile, seed "
+        f"{args.seed} (each instance's report names the command that made it). Per-instance "
+        "tables, reports and figures: `compare/<instance>.*`.",
         "",
         "| instance | " + " | ".join(profiles) + " |",
         "|" + " --- |" * (1 + len(profiles)),

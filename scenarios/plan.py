@@ -74,7 +74,8 @@ def _energy_objective(
     instance: Instance, objective: str, weights: dict[str, float], seed: int
 ) -> str:
     """`objective` with the energy terms added to its last level, each weighted so that at
-    the FIFO reference plan it counts its share of the makespan (0 reference: left out)."""
+    the FIFO reference plan it counts its share of the level's makespan weight (terms that
+    are 0 there are left out)."""
     reference = scheduler.solve(
         instance, solver="heuristic", seed=seed, warm_start=False, **REFERENCE_OPTIONS
     ).kpis
@@ -83,7 +84,11 @@ def _energy_objective(
     for term, share in weights.items():
         if share > 0 and reference[term] > 0 and term not in last:
             last[term] = share * reference["makespan"] / reference[term]
-    return str(Objective((*parsed.levels[:-1], tuple(last.items()))))
+    # the same optimum with the smallest weight 1 and three decimals, which every solver
+    # takes (cpsat needs weights that become integers when multiplied by 10**6)
+    least = min(w for w in last.values() if w > 0)
+    level = tuple((t, round(w / least, 3)) for t, w in last.items())
+    return str(Objective((*parsed.levels[:-1], level)))
 
 
 def make_plan(

@@ -2,7 +2,9 @@
 re-plans what is left with `scheduler.replan.reschedule`, knowing only the past (actual
 durations of what started, the reworks already found, the breakdowns so far) and the new
 breakdown as a `machine_down` event; the shop floor then executes the new plan (right-shift,
-`scenarios.kernel`) until the next breakdown."""
+`scenarios.kernel`) until the next breakdown. When the solver finds no schedule in its
+budget, the plant right-shifts the old plan instead (`reschedule`'s shifted plan); `replans`
+counts only the re-plans the solver made."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ import numpy as np
 from scenarios.draws import actual_durations, breakdown_windows, draw, multipliers
 from scenarios.executed import REWORK_SUFFIX, executed_instance_and_schedule
 from scenarios.kernel import execute
-from scenarios.plan import ScenarioError
 from scenarios.simulate import Execution, Prepared, plan_order, quality
 from scheduler.core.compile import CompiledInstance, compile_instance
 from scheduler.replan import MachineDown, reschedule
@@ -153,11 +154,12 @@ def run_reoptimized(prep: Prepared, seed: np.random.SeedSequence) -> Execution:
             seed=int(seed.generate_state(1)[0]), **spec.options,
         )  # fmt: skip
         REPLAN_SECONDS.append(time.perf_counter() - began)
-        if new.schedule is None:
-            raise ScenarioError(f"re-plan at tick {at} found no schedule ({new.result.status})")
-        replans += 1
+        plan = new.schedule if new.schedule is not None else new.shifted
+        if plan is None:  # neither a re-plan nor a right shift: run on with the old plan
+            continue
+        replans += new.schedule is not None
         c = compile_instance(new.instance)
-        mode, start = new.schedule.to_arrays(c)
+        mode, start = plan.to_arrays(c)
         frozen = np.array([o in new.kept for o in c.op_ids], dtype=np.bool_)
         real, down = rep.run(c, mode, start, frozen)
     return rep.execution(c, mode, real, down, replans)
