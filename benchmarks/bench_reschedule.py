@@ -73,9 +73,12 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         ("right_shift", "right_shift", "makespan"),
         ("reoptimize makespan", "reoptimize", "makespan"),
         ("reoptimize makespan>deviation", "reoptimize", "makespan>deviation"),
-        (f"reoptimize makespan=1,deviation={args.weight:g}", "reoptimize",
-         f"makespan=1,deviation={args.weight:g}"),
-    ]  # fmt: skip
+        (
+            f"reoptimize makespan=1,deviation={args.weight:g}",
+            "reoptimize",
+            f"makespan=1,deviation={args.weight:g}",
+        ),
+    ]
     for name in args.select.split(","):
         instance = load(FJSP / f"{name}.fjs")
         plan = solve(instance, time_limit=args.plan_time, workers=args.workers, solver="cpsat")
@@ -117,6 +120,17 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _table(frame: pd.DataFrame) -> str:
+    """A Markdown table of the frame (no extra dependency)."""
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join(" --- " for _ in frame.columns) + "|"
+    rows = [
+        "| " + " | ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in row) + " |"
+        for row in frame.itertuples(index=False)
+    ]
+    return "\n".join([head, rule, *rows])
+
+
 def _markdown(frame: pd.DataFrame, argv: list[str]) -> str:
     command = "python benchmarks/bench_reschedule.py " + shlex.join(argv)
     versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("ortools", "numba", "numpy"))
@@ -136,11 +150,11 @@ def _markdown(frame: pd.DataFrame, argv: list[str]) -> str:
             "the planned duration of each operation moved to another machine (DESIGN section",
             "11). Seconds are per re-plan, wall clock, including the right shift and the checks.",
             "",
-            frame.to_markdown(index=False),
+            _table(frame),
             "",
             "Means over the instances:",
             "",
-            means.round(2).to_markdown(),
+            _table(means.round(2).reset_index()),
             "",
         ]
     )
