@@ -137,6 +137,8 @@ def solve_highs(
     lo_hi = np.array([SENSES[sense] for _, sense in repn.rows], dtype=np.float64).reshape(-1, 2)
     h.addRows(a.shape[0], rhs + lo_hi[:, 0], rhs + lo_hi[:, 1], a.nnz, a.indptr, a.indices, a.data)
     costs = repn.c.toarray()
+    if config.time_limit is not None and time.perf_counter() - started >= config.time_limit:
+        return Outcome(statuses=["unknown"])  # compiling took the rest of the time limit
     values = np.array([v.value if v.value is not None else 0.0 for v in columns])
     has_start = any(v.value is not None for v in columns)
     recorder = _Recorder(started, trajectory, config.on_progress)

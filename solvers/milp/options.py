@@ -12,7 +12,7 @@ from scheduler.core.objective import parse_bounds
 
 FORMULATIONS = ("auto", "disjunctive", "time")
 DEFAULT_BACKEND = "highs"
-MAX_TIME_VARS = 200_000  # binaries x[op, mode, t] the time-indexed model may have by default
+MAX_TIME_VARS = 100_000  # binaries x[op, mode, t] the time-indexed model may have by default
 
 OPTIONS = {
     "formulation": "'disjunctive' (Manne sequencing binaries with per-pair big-M; setups), "

@@ -106,7 +106,9 @@ class MilpSolver:
         if config.log is not None:
             config.log(f"milp: {formulation} model built in {built:.2f} s")
         trajectory: list[Progress] = []
-        if opts.backend == DEFAULT_BACKEND:
+        if config.time_limit is not None and _since(started) >= config.time_limit:
+            outcome = Outcome(statuses=["unknown"])  # the build took the whole time limit
+        elif opts.backend == DEFAULT_BACKEND:
             outcome = solve_highs(
                 m, len(levels), config, opts.mip_gap, opts.solver_log, started, trajectory
             )

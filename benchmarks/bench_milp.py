@@ -1,0 +1,185 @@
+"""MILP against CP: `cpsat`, `milp` in both formulations (disjunctive and time-indexed) and the
+`heuristic` on the same instances with the same time limit, workers and warm start (the
+facade's default: the heuristic for min(2 s, 10 %) of the limit, for cpsat and milp alike).
+
+Instances: la01-la10, ft10 (JSSP) and mk01-mk05 (FJSP) for the makespan; the energy set
+(benchmarks/instances/energy/, week-long horizons of one-minute ticks with a power cap, a
+tariff and a carbon cap) for the energy cost. Per run: status, objective, bound, gap, the
+seconds from the call to the best schedule, and the MILP's model build time; a refusal is a row
+too, with the solver's reason (e.g. the size a time-indexed model would need).
+Writes a CSV and a Markdown table with the command, machine and versions.
+
+    python benchmarks/bench_milp.py [--time-limit 60] [--workers 2]
+        [--select la01,mk01,mk01-energy-week] [--out benchmarks/results/milp/milp_60s.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as a script
+
+from scheduler.core.errors import UnsupportedFeatureError  # noqa: E402
+from scheduler.core.result import Progress  # noqa: E402
+from scheduler.core.solve import solve  # noqa: E402
+from scheduler.io import load  # noqa: E402
+from scheduler.io.atomic import atomic_write  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+INSTANCES = HERE / "instances"
+SHOPS = [INSTANCES / f"jssp/la{i:02d}.txt" for i in range(1, 11)] + [INSTANCES / "jssp/ft10.txt"]
+SHOPS += [INSTANCES / f"fjsp/brandimarte/mk{i:02d}.fjs" for i in range(1, 6)]
+ENERGY = sorted((INSTANCES / "energy").glob("*-energy-week.json"))[:10]
+RUNS = {  # label -> (solver, options)
+    "cpsat": ("cpsat", {}),
+    "milp-disjunctive": ("milp", {"formulation": "disjunctive"}),
+    "milp-time": ("milp", {"formulation": "time"}),
+    "heuristic": ("heuristic", {}),
+}
+BUILT = re.compile(r"model built in ([\d.]+) s")
+
+
+def run_one(path: Path, label: str, time_limit: float, workers: int) -> dict[str, Any]:
+    """One solve and its row."""
+    solver, options = RUNS[label]
+    objective = "energy_cost" if path.suffix == ".json" else "makespan"
+    instance = load(path)
+    row: dict[str, Any] = {"instance": path.stem, "objective": objective, "run": label}
+    started = time.perf_counter()
+    best: list[tuple[float, float]] = []  # (seconds since the call, objective)
+    logs: list[str] = []
+
+    def seen(point: Progress) -> None:
+        if point.objective is not None and (not best or point.objective < best[-1][1]):
+            best.append((time.perf_counter() - started, point.objective))
+
+    try:
+        result = solve(
+            instance,
+            solver,
+            objective,
+            time_limit=time_limit,
+            workers=workers,
+            on_progress=seen,
+            log=logs.append,
+            **options,
+        )
+    except UnsupportedFeatureError as refusal:
+        return {**row, "status": "refused", "message": str(refusal)}
+    built = [float(m.group(1)) for line in logs if (m := BUILT.search(line))]
+    reached = [
+        t for t, value in best if result.objective is not None and value <= result.objective + 1e-9
+    ]
+    return {
+        **row,
+        "status": result.status,
+        "value": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "time_to_best_s": reached[0] if reached else None,
+        "build_s": built[0] if built else None,
+        "wall_s": result.wall_time_s,
+        "message": result.message if solver == "milp" else "",
+    }
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "-"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def markdown(frame: pd.DataFrame, meta: dict[str, Any]) -> str:
+    """The table (one row per instance and run) with the run's provenance."""
+    lines = [
+        f"# MILP vs CP: {meta['time_limit']:g} s per run",
+        "",
+        f"Command: `{meta['command']}`  ",
+        f"Date: {meta['date']}; machine: {meta['machine']}, {meta['cpus']} CPUs; workers "
+        f"{meta['workers']}  ",
+        f"Versions: {meta['versions']}",
+        "",
+        "Objective: makespan on the shops, energy cost on the energy set. `gap` = |value - bound|"
+        " / |value|; time to best counts from the call (warm start included); build is the MILP "
+        "model's construction. A refused run gives the solver's reason.",
+        "",
+        "| instance | objective | run | status | value | bound | gap % | to best s | build s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in frame.to_dict("records"):
+        gap = r.get("gap")
+        gap_text = _num(100 * gap) if isinstance(gap, float) and not pd.isna(gap) else "-"
+        lines.append(
+            f"| {r['instance']} | {r['objective']} | {r['run']} | {r['status']} | "
+            f"{_num(r.get('value'))} | {_num(r.get('bound'))} | {gap_text} | "
+            f"{_num(r.get('time_to_best_s'))} | {_num(r.get('build_s'))} |"
+        )
+    refused = frame[frame["status"] == "refused"]
+    if len(refused):
+        lines += ["", "Refusals:", ""]
+        lines += [
+            f"- {r['instance']} {r['run']}: {r['message']}" for r in refused.to_dict("records")
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def metadata_of(args: argparse.Namespace) -> dict[str, Any]:
+    versions = []
+    for name in ("ortools", "pyomo", "highspy", "numba"):
+        try:
+            versions.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name} (not installed)")
+    return {
+        "command": "python benchmarks/bench_milp.py " + shlex.join(sys.argv[1:]),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {platform.platform()}",
+        "cpus": os.cpu_count(),
+        "workers": args.workers,
+        "time_limit": args.time_limit,
+        "versions": f"Python {platform.python_version()}, " + ", ".join(versions),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--select", default=None, help="comma-separated instance names")
+    parser.add_argument("--runs", default=",".join(RUNS), help="comma-separated run labels")
+    parser.add_argument("--out", type=Path, default=HERE / "results/milp/milp_60s.md")
+    args = parser.parse_args(argv)
+    paths = SHOPS + ENERGY
+    if args.select:
+        wanted = set(args.select.split(","))
+        paths = [p for p in paths if p.stem in wanted]
+    rows = []
+    for path in paths:
+        for label in args.runs.split(","):
+            row = run_one(path, label, args.time_limit, args.workers)
+            print(
+                f"{row['instance']:<22} {label:<17} {row['status']:<10} "
+                f"{_num(row.get('value'))} bound {_num(row.get('bound'))}",
+                flush=True,
+            )
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(args.out.with_suffix(".csv"), frame.to_csv(index=False))
+    atomic_write(args.out, markdown(frame, metadata_of(args)))
+
+
+if __name__ == "__main__":
+    main()
