@@ -28,11 +28,14 @@ def _int(value: Any, where: str, minimum: int | None = 0, maximum: int = MAX_TIC
     wanted = "an integer" if minimum is None else f"an integer >= {minimum}"
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise InstanceError(f"{where}: expected {wanted}, got {quote(value)}")
-    if minimum is not None and value < minimum:
-        raise InstanceError(f"{where}: expected {wanted}, got {value}")
-    if value > maximum:
-        raise InstanceError(f"{where}: {quote(value)} is above the limit {describe_limit(maximum)}")
-    return int(value)
+    number = int(value)
+    if minimum is not None and number < minimum:
+        raise InstanceError(f"{where}: expected {wanted}, got {quote(number)}")
+    if number > maximum:
+        raise InstanceError(
+            f"{where}: {quote(number)} is above the limit {describe_limit(maximum)}"
+        )
+    return number
 
 
 def _num(
@@ -42,11 +45,12 @@ def _num(
     wanted = "a finite number" if minimum is None else f"a number >= {minimum:g}"
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         raise InstanceError(f"{where}: expected {wanted}, got {quote(value)}")
-    if minimum is not None and value < minimum:
-        raise InstanceError(f"{where}: expected {wanted}, got {value}")
-    if abs(value) > maximum:
-        raise InstanceError(f"{where}: {value:g} is beyond the limit {describe_limit(maximum)}")
-    return float(value)
+    number = float(value)
+    if minimum is not None and number < minimum:
+        raise InstanceError(f"{where}: expected {wanted}, got {number:g}")
+    if abs(number) > maximum:
+        raise InstanceError(f"{where}: {number:g} is beyond the limit {describe_limit(maximum)}")
+    return number
 
 
 def _id(value: Any, where: str) -> str:

@@ -129,7 +129,8 @@ def _parse(source: Any) -> Any:
         raise InstanceError(f"{label}: {exc}") from None
 
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string, escapes included
+_OPEN, _CLOSE = (np.array([ord(c) for c in pair], dtype=np.uint8) for pair in ("[{", "]}"))
 
 
 def _check_nesting(text: str, label: str) -> None:
@@ -140,13 +141,12 @@ def _check_nesting(text: str, label: str) -> None:
         raise InstanceError(
             f"{label}: {len(text):,} characters, above the limit {MAX_FILE_BYTES:,}"
         )
-    brackets = re.sub(r"[^\[\]{}]", "", _STRING.sub("", text)).encode()
-    steps = np.frombuffer(brackets, dtype=np.uint8)
-    depth = np.cumsum(np.where((steps == ord("[")) | (steps == ord("{")), 1, -1))
-    if depth.size and depth.max() > MAX_JSON_DEPTH:
+    codes = np.frombuffer(_STRING.sub("", text).encode(), dtype=np.uint8)
+    steps = np.isin(codes, _OPEN).astype(np.int64) - np.isin(codes, _CLOSE)
+    deepest = int(np.cumsum(steps).max(initial=0))
+    if deepest > MAX_JSON_DEPTH:
         raise InstanceError(
-            f"{label}: arrays and objects nested {int(depth.max())} deep, above the limit "
-            f"{MAX_JSON_DEPTH}"
+            f"{label}: arrays and objects nested {deepest} deep, above the limit {MAX_JSON_DEPTH}"
         )
 
 
