@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from importlib import import_module, metadata
 
@@ -26,8 +27,10 @@ from scheduler.cli.common import (
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on `argv` (default: sys.argv[1:]) and return the exit code."""
+    started = time.perf_counter()  # a command's time limit counts from here
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(_command(argv)).parse_args(argv)
+    args.started = started
     args.stop = threading.Event()  # set by Ctrl-C or SIGTERM: a solve ends with its best schedule
     try:
         with stop_on_signals(args.stop):

@@ -1,14 +1,19 @@
 """What every sub-command shares: exit codes, the bad-input error, argument types, solver
-options from `--option`, output path checks and number formatting."""
+options from `--option`, output path checks, number formatting, and the clock and signals of
+a command (its time limit counts from its start; Ctrl-C and SIGTERM end a solve cleanly)."""
 
 from __future__ import annotations
 
 import argparse
 import inspect
 import json
-from collections.abc import Callable, Sequence
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from scheduler.core.errors import InstanceError, SolverNotFoundError, UnsupportedFeatureError
 from scheduler.core.solve import solve as solve_instance
@@ -19,6 +24,8 @@ EXIT_VIOLATIONS = 1
 EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_NO_SCHEDULE = 4
+SIGNAL_POLL_S = 0.1  # how long the main thread waits at a time for a solve in its worker
+T = TypeVar("T")
 # the facade's own parameters, which `--option` must not pass as solver options
 RESERVED_OPTIONS = frozenset(inspect.signature(solve_instance).parameters) - {"options"}
 
@@ -119,3 +126,53 @@ def one_line(error: BaseException) -> str:
     else:
         text = str(error) or type(error).__name__
     return " ".join(text.split())
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Within the block, SIGINT (Ctrl-C) and SIGTERM set `stop`, so a running solve ends with
+    its best schedule; a second signal interrupts at once (KeyboardInterrupt). Signal handlers
+    belong to the main thread: elsewhere the block changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+def run_interruptibly(work: Callable[[], T]) -> T:
+    """`work()` in a worker thread while the main thread waits in short slices, so that the
+    signal handlers of `stop_on_signals` run at once even when `work` is inside a solver."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as error:  # re-raised in the main thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=target, name="solve", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(SIGNAL_POLL_S)
+    if "error" in outcome:
+        raise outcome["error"]
+    return cast(T, outcome["value"])
+
+
+def time_left(time_limit: float | None, started: float, reserve: float = 0.0) -> float | None:
+    """What is left of the command's `--time-limit`, counted from `started` (when the command
+    began, perf_counter seconds), less `reserve` seconds kept for writing the outputs."""
+    if time_limit is None:
+        return None
+    return max(0.0, time_limit - (time.perf_counter() - started) - reserve)

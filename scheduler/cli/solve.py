@@ -19,20 +19,23 @@ from scheduler.cli.common import (
     check_outputs,
     image_format_check,
     positive,
+    run_interruptibly,
     solver_options,
+    time_left,
 )
-from scheduler.cli.sources import add_plant_id, read_instance_arg, write_plan
+from scheduler.cli.sources import add_plant_id, is_database_url, read_instance_arg, write_plan
 from scheduler.cli.summary import ProgressReporter, describe
 from scheduler.core.errors import UnsupportedFeatureError
 from scheduler.core.model import Instance
 from scheduler.core.objective import Objective
 from scheduler.core.registry import get_solver
 from scheduler.core.result import Result
+from scheduler.core.solve import DEFAULT_SOLVER
 from scheduler.core.solve import solve as solve_instance
 from scheduler.io import write_schedule_csv, write_summary
-from scheduler.io.sql import is_database_url
 from scheduler.report.explain import explain_infeasibility
 
+WRITE_S_PER_OP = 2e-5  # seconds kept back from the solve for writing outputs, per operation
 EXPLAIN_TIME_LIMIT = 10.0  # seconds for each solve that explains a cap infeasibility
 
 
@@ -44,7 +47,11 @@ def add_parser(commands: Any) -> None:
     )
     add_format(solve)
     add_plant_id(solve)
-    solve.add_argument("--solver", default="cpsat", help="registered solver (default: cpsat)")
+    solve.add_argument(
+        "--solver",
+        default=DEFAULT_SOLVER,
+        help=f"registered solver (default: {DEFAULT_SOLVER}, the heuristic and CP-SAT in turns)",
+    )
     solve.add_argument(
         "--objective",
         default="makespan",
@@ -110,18 +117,22 @@ def run_solve(args: argparse.Namespace) -> int:
     instance = read_instance_arg(args.instance, args.format, args.plant_id)
 
     reporter = None if args.quiet else ProgressReporter(sys.stderr, args.time_limit)
+    reserve = WRITE_S_PER_OP * len(instance.operations)  # for the CSV, summary and report
     try:
-        result = solve_instance(
-            instance,
-            solver=args.solver,
-            objective=objective,
-            time_limit=args.time_limit,
-            workers=args.workers,
-            seed=args.seed,
-            warm_start=args.warm_start,
-            on_progress=reporter.progress if reporter else None,
-            log=reporter.log if reporter else None,
-            **options,
+        result = run_interruptibly(
+            lambda: solve_instance(
+                instance,
+                solver=args.solver,
+                objective=objective,
+                time_limit=time_left(args.time_limit, args.started, reserve),
+                workers=args.workers,
+                seed=args.seed,
+                warm_start=args.warm_start,
+                on_progress=reporter.progress if reporter else None,
+                log=reporter.log if reporter else None,
+                stop=args.stop,
+                **options,
+            )
         )
     finally:
         if reporter:

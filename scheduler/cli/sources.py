@@ -1,6 +1,7 @@
 """Where the commands read instances and schedules from and write plans to: a file path, or a
 database URL (`sqlite:///plant.db`, `postgresql://...`) with `--plant-id` / `--plan-id`
-(`scheduler.io.sql`). Database failures become one-line bad-input errors (exit code 2)."""
+(`scheduler.io.sql`, imported only when a database is named: SQLAlchemy takes a while to
+load). Database failures become one-line bad-input errors (exit code 2)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from scheduler.cli.common import BadInput
 from scheduler.core.model import Instance
 from scheduler.core.result import Result
 from scheduler.core.schedule import Schedule
-from scheduler.io import load, read_schedule_csv, sql
+from scheduler.io import load, read_schedule_csv
+
+
+def is_database_url(text: str) -> bool:
+    """True for `dialect://...` (what the command line takes as a database, not a file)."""
+    return "://" in text and text.split("://", 1)[0].replace("+", "").isalnum()
 
 
 def add_plant_id(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +31,10 @@ def add_plant_id(parser: argparse.ArgumentParser) -> None:
 @contextmanager
 def database_errors(url: str) -> Iterator[None]:
     """Turn a database failure (unreachable server, taken plan id) into BadInput."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from scheduler.io import sql
+
     try:
         yield
     except sql.PlanExistsError as error:
@@ -38,8 +46,10 @@ def database_errors(url: str) -> Iterator[None]:
 
 def read_instance_arg(text: str, format: str | None, plant_id: str | None) -> Instance:
     """The instance in file `text`, or stored under `plant_id` in database URL `text`."""
-    if not sql.is_database_url(text):
+    if not is_database_url(text):
         return load(Path(text), format=format)
+    from scheduler.io import sql
+
     if plant_id is None:
         raise BadInput(f"{sql.safe_url(text)} is a database: name the plant with --plant-id")
     with database_errors(text):
@@ -48,8 +58,10 @@ def read_instance_arg(text: str, format: str | None, plant_id: str | None) -> In
 
 def read_schedule_arg(instance: Instance, text: str, plan_id: str | None) -> Schedule:
     """The schedule in CSV file `text`, or plan `plan_id` in database URL `text`."""
-    if not sql.is_database_url(text):
+    if not is_database_url(text):
         return read_schedule_csv(instance, Path(text))
+    from scheduler.io import sql
+
     if plan_id is None:
         raise BadInput(f"{sql.safe_url(text)} is a database: name the plan with --plan-id")
     with database_errors(text):
@@ -58,6 +70,8 @@ def read_schedule_arg(instance: Instance, text: str, plan_id: str | None) -> Sch
 
 def write_plan(url: str, result: Result, plan_id: str | None, plant_id: str | None) -> None:
     """Store the result's schedule as plan `plan_id` in database `url`."""
+    from scheduler.io import sql
+
     if plan_id is None:
         raise BadInput(f"{sql.safe_url(url)} is a database: name the plan with --plan-id")
     with database_errors(url):

@@ -4,22 +4,24 @@ gap against them means something even when no exact solver ran."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from scheduler.core.compile import CompiledInstance
 from scheduler.core.objective import Objective
 from scheduler.core.terms import TERMS
 
+MAX_CENTRES = 32  # work centres tried by the work-centre bound, the most common first
+
 
 def term_lower_bounds(c: CompiledInstance) -> dict[str, float]:
-    """Each term's lower bound: the makespan bound of the compiled instance; tardiness and
+    """Each term's lower bound: the best makespan bound (`makespan_bound`); tardiness and
     flow time from each job's earliest completion (heads and shortest durations); energy,
     cost and carbon from each operation's least-energy mode at the lowest price or intensity
     anywhere in the horizon; idle energy 0."""
     earliest_end = c.head + c.min_duration
-    completion = (
-        np.maximum.reduceat(earliest_end, c.job_op_ptr[:-1]) if c.n_ops else np.zeros(0)
-    )
+    completion = np.maximum.reduceat(earliest_end, c.job_op_ptr[:-1]) if c.n_ops else np.zeros(0)
     due = c.job_due >= 0
     tardiness = np.where(due, np.maximum(0, completion - c.job_due), 0)
     kwh = c.mode_power * c.mode_duration * (c.time_unit_minutes / 60.0)
@@ -32,7 +34,7 @@ def term_lower_bounds(c: CompiledInstance) -> dict[str, float]:
         return float(np.minimum.reduceat(kwh * low, c.mode_ptr[:-1]).sum()) if c.n_ops else 0.0
 
     bounds = {
-        "makespan": float(c.lower_bound),
+        "makespan": float(makespan_bound(c)),
         "weighted_tardiness": float(np.dot(c.job_weight, tardiness)),
         "total_flow_time": float((completion - c.job_release).sum()),
         "energy": float(np.minimum.reduceat(kwh, c.mode_ptr[:-1]).sum()) if c.n_ops else 0.0,
@@ -41,6 +43,88 @@ def term_lower_bounds(c: CompiledInstance) -> dict[str, float]:
         "idle_energy": 0.0,
     }
     return {t: bounds.get(t, 0.0) for t in TERMS}
+
+
+def makespan_bound(c: CompiledInstance) -> int:
+    """The best of the makespan bounds: the compiled critical-path and machine-load bounds,
+    the work-centre bound with its forced setups, and the energy bound under the power cap."""
+    return max(c.lower_bound, work_centre_bound(c), power_cap_bound(c))
+
+
+def power_cap_bound(c: CompiledInstance) -> int:
+    """The least makespan in which the power cap lets the operations draw their least energy
+    (each at its leanest mode, in kW x ticks): the first T with integral of the cap over
+    [0, T) at least that energy. 0 without a cap."""
+    if c.power_cap_start.size == 0 or c.n_ops == 0:
+        return 0
+    energy = float(np.minimum.reduceat(c.mode_power * c.mode_duration, c.mode_ptr[:-1]).sum())
+    if energy <= 0:
+        return 0
+    starts, caps = c.power_cap_start, c.power_cap_value
+    widths = np.diff(np.append(starts, max(int(starts[-1]), c.horizon)))
+    before = np.concatenate(([0.0], np.cumsum(caps * widths)))  # drawable before each step
+    step = int(np.searchsorted(before, energy, side="left")) - 1  # the step where it is reached
+    step = min(max(step, 0), starts.size - 1)
+    if caps[step] <= 0:
+        return int(starts[step]) + (int(widths[step]) if step + 1 < starts.size else 0)
+    return int(starts[step] + math.ceil((energy - before[step]) / caps[step] - 1e-9))
+
+
+def work_centre_bound(c: CompiledInstance) -> int:
+    """For each work centre (a group of machines linked by operations that can run on more
+    than one of them, and the machine set of the most common operations), the operations
+    that can only run there: from their earliest release, their least work plus the
+    changeovers their families force, spread over the centre's machines. Each machine starts
+    with one family for free; every other family present costs at least the least setup
+    between two different families there."""
+    if c.n_ops == 0:
+        return 0
+    can = np.zeros((c.n_ops, c.n_machines), dtype=bool)
+    can[c.mode_op, c.mode_machine] = True
+    packed = np.packbits(can, axis=1)
+    _, first, counts = np.unique(
+        packed.view(np.dtype((np.void, packed.shape[1]))).ravel(),
+        return_index=True,
+        return_counts=True,
+    )
+    common = can[first[np.argsort(-counts)[:MAX_CENTRES]]]
+    centres = np.vstack([_linked_groups(c, can), common])
+    return max(_centre_bound(c, can, centre) for centre in centres)
+
+
+def _linked_groups(c: CompiledInstance, can: np.ndarray) -> np.ndarray:
+    """[groups, machines] masks of the machine groups linked by shared operations."""
+    parent = list(range(c.n_machines))
+
+    def root(m: int) -> int:
+        while parent[m] != m:
+            parent[m] = parent[parent[m]]
+            m = parent[m]
+        return m
+
+    for o in range(c.n_ops):
+        machines = c.mode_machine[c.mode_ptr[o] : c.mode_ptr[o + 1]]
+        for m in machines[1:]:
+            parent[root(int(m))] = root(int(machines[0]))
+    roots = np.array([root(m) for m in range(c.n_machines)])
+    return roots[None, :] == np.unique(roots)[:, None]
+
+
+def _centre_bound(c: CompiledInstance, can: np.ndarray, centre: np.ndarray) -> int:
+    """The work-centre bound of one centre (a machine mask); 0 when no operation is bound
+    to it."""
+    inside = ~can[:, ~centre].any(axis=1)
+    if not inside.any():
+        return 0
+    n_machines = int(centre.sum())
+    work = int(c.min_duration[inside].sum())
+    busy = c.min_duration > 0
+    families = np.unique(c.op_family[inside & busy & (c.op_family >= 0)])
+    forced = max(0, families.size - n_machines)
+    if forced and c.has_setups:
+        among = c.setup[np.ix_(np.flatnonzero(centre), families, families)]
+        work += forced * int(among[:, ~np.eye(families.size, dtype=bool)].min())
+    return int(c.op_release[inside].min()) + -(-work // n_machines)
 
 
 def level_bounds(c: CompiledInstance, objective: Objective) -> list[float]:

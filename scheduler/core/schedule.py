@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from scheduler.core.accounting import operation_energy
 from scheduler.core.clock import iso, to_datetime
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from scheduler.core.compile import CompiledInstance
     from scheduler.core.model import Instance
 
@@ -90,6 +91,8 @@ class Schedule:
     def to_frame(self) -> pd.DataFrame:
         """One row per operation with the contract columns of DESIGN section 5, then, when
         the instance has a `start`, `start_time` and `end_time` as ISO 8601 text."""
+        import pandas as pd  # loaded when a frame is asked for: it takes a while
+
         start, unit = self.instance.start, self.instance.time_unit_minutes
         rows = []
         for a in self.assignments:

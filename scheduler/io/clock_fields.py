@@ -9,8 +9,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
-
 from scheduler.core.clock import is_datetime_text, parse_datetime, to_tick
 from scheduler.core.errors import InstanceError
 
@@ -63,24 +61,6 @@ def energy_ticks(energy: Mapping[str, Any], convert: Convert) -> dict[str, Any]:
     for key in PROFILES:
         if isinstance(energy.get(key), Mapping):
             out[key] = _profile(energy[key], f"energy.{key}", convert)
-    return out
-
-
-def frame_ticks(
-    frame: pd.DataFrame | None, what: str, columns: tuple[str, ...], convert: Convert
-) -> pd.DataFrame | None:
-    """A copy of `frame` with datetime cells of `columns` as ticks (errors name the row)."""
-    if frame is None or not isinstance(frame, pd.DataFrame):
-        return frame
-    present = [c for c in columns if c in frame.columns]
-    if not present:
-        return frame
-    out = frame.copy()
-    for column in present:
-        out[column] = [
-            convert(v, f"{what} frame, row {label}: {column}")
-            for label, v in zip(frame.index, frame[column], strict=True)
-        ]
     return out
 
 

@@ -34,7 +34,7 @@ from scheduler.core.clock import parse_datetime
 from scheduler.core.errors import InstanceError
 from scheduler.core.limits import quote
 from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
-from scheduler.io.clock_fields import JOB_TIMES, Convert, converter, energy_ticks, frame_ticks
+from scheduler.io.clock_fields import JOB_TIMES, Convert, converter, energy_ticks
 from scheduler.io.instance_json import energy_from_dict, profile_to_dict
 from scheduler.io.values import as_int, as_num, show
 
@@ -299,3 +299,21 @@ def _id(value: Any, where: str) -> str:
 
 def _or(value: Any, default: Any) -> Any:
     return default if value is None else value
+
+
+def frame_ticks(
+    frame: pd.DataFrame | None, what: str, columns: tuple[str, ...], convert: Convert
+) -> pd.DataFrame | None:
+    """A copy of `frame` with datetime cells of `columns` as ticks (errors name the row)."""
+    if frame is None or not isinstance(frame, pd.DataFrame):
+        return frame
+    present = [c for c in columns if c in frame.columns]
+    if not present:
+        return frame
+    out = frame.copy()
+    for column in present:
+        out[column] = [
+            convert(v, f"{what} frame, row {label}: {column}")
+            for label, v in zip(frame.index, frame[column], strict=True)
+        ]
+    return out

@@ -216,11 +216,6 @@ def database_url(url: str | Path) -> str:
     return text
 
 
-def is_database_url(text: str) -> bool:
-    """True for `dialect://...` (what the command line takes as a database, not a file)."""
-    return "://" in text and text.split("://", 1)[0].replace("+", "").isalnum()
-
-
 @contextmanager
 def _engine(url: str | Path) -> Iterator[Engine]:
     engine = sa.create_engine(database_url(url))

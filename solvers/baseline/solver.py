@@ -19,6 +19,7 @@ from scheduler.core.compile import CompiledInstance
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
 from scheduler.core.result import Progress, Result, Status, close_trajectory
 from scheduler.core.schedule import Schedule
+from solvers.cpsat.options import stop_watch
 
 NAME = "baseline"
 STATUS: dict[cp_model.CpSolverStatus, Status] = {
@@ -123,7 +124,9 @@ class BaselineSolver:
         solver.parameters.random_seed = config.seed
         weight = config.objective.levels[0][0][1]  # makespan=W scales the value and bound
         recorder = ProgressRecorder(config, weight)
-        status = STATUS.get(solver.solve(model, recorder), "unknown")
+        solver.parameters.catch_sigint_signal = False
+        with stop_watch(config.stop, solver):
+            status = STATUS.get(solver.solve(model, recorder), "unknown")
         result = Result(
             status=status,
             solver=NAME,

@@ -5,6 +5,9 @@ a SolveConfig."""
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -24,6 +27,7 @@ OPTIONS = {
     f"(default {2_000_000:,})",
 }
 MAX_DEFAULT_WORKERS = 8
+STOP_POLL_S = 0.05  # how often a running search looks at the stop request
 MAX_SETUP_ARCS = 2_000_000  # beyond this the circuits take longer to build than to solve
 
 
@@ -66,12 +70,34 @@ def configure(solver: cp_model.CpSolver, config: SolveConfig, time_limit: float 
         params.max_time_in_seconds = max(0.0, time_limit)
     params.num_workers = config.workers or min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1)
     params.random_seed = config.seed
+    params.catch_sigint_signal = False  # Ctrl-C is the caller's: it sets config.stop
     if config.options.get("log_search_progress", False):
         params.log_search_progress = True
         if config.log is not None:
             params.log_to_stdout = False
             solver.log_callback = config.log
     _set_raw(solver, config.options.get("cp_sat_parameters", {}))
+
+
+@contextmanager
+def stop_watch(stop: threading.Event, solver: cp_model.CpSolver) -> Iterator[None]:
+    """Within the block, stop `solver`'s search as soon as `stop` is set (a watcher thread
+    that ends with the block)."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if stop.wait(STOP_POLL_S):
+                solver.stop_search()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
 
 
 def _set_raw(solver: cp_model.CpSolver, raw: dict[str, Any]) -> None:

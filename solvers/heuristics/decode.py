@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import njit
 
-from solvers.heuristics.evaluate import violation
+from solvers.heuristics.evaluate import step_integral, violation
 from solvers.heuristics.plain import decode_plain, preferred, rank_table
 from solvers.heuristics.problem import (
     ABORTED,
@@ -36,7 +36,6 @@ from solvers.heuristics.problem import (
     Problem,
     Workspace,
 )
-from solvers.profiles import step_integral
 
 ACTIVE, NONDELAY = 1, 2
 SCHEMES = {"serial": SERIAL, "append": APPEND, "active": ACTIVE, "nondelay": NONDELAY}

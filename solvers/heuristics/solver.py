@@ -56,6 +56,7 @@ FIXED_CHUNK = 4096  # largest chunk without a time limit (chunk ends set the tem
 CONSTRUCT_SHARE = 0.4  # of the time limit the dispatching rules may take
 TEMPERATURE = (0.01, 0.0001)  # relative worsening accepted: start, end (geometric)
 LS_SCHEME = SERIAL  # the search's first scheme (it alternates with append at restarts)
+KERNEL_GRACE_S = 0.5  # of the time limit's slack a solve may wait for the kernels to load
 BOUND_REL_TOL = 1e-9  # a level within this (relative) of its lower bound meets it
 TABU_STALL = (500, 5)  # tabu iterations without a new best before a restart: a + b x ops
 
@@ -352,7 +353,7 @@ class HeuristicSolver:
         started = time.perf_counter()
         opts = parse_options(config.options)
         deadline = None if config.time_limit is None else started + config.time_limit
-        if not kernels_ready(deadline, config.stop):
+        if not kernels_ready(deadline and deadline + KERNEL_GRACE_S, config.stop):
             return Result(
                 "unknown",
                 self.name,

@@ -22,6 +22,7 @@ from scheduler.core.protocol import FEATURES, Capabilities, SolveConfig, check_s
 from scheduler.core.result import Result, close_trajectory
 from scheduler.core.schedule import Schedule
 from solvers.baseline.solver import STATUS, ProgressRecorder
+from solvers.cpsat.options import stop_watch
 from solvers.pyjobshop_peer.adapter import TERM_WEIGHTS, build_model, refuse_unsupported
 
 NAME = "pyjobshop"
@@ -63,7 +64,9 @@ class PyJobShopSolver:
         solver.parameters.num_workers = config.workers or 0  # 0: all cores, PyJobShop's default
         solver.parameters.random_seed = config.seed
         recorder = ProgressRecorder(config)
-        code = solver.solve(wrapped.model, recorder)
+        solver.parameters.catch_sigint_signal = False
+        with stop_watch(config.stop, solver):
+            code = solver.solve(wrapped.model, recorder)
         result = Result(status=STATUS.get(code, "unknown"), solver=NAME)
         result.trajectory = recorder.trajectory
         if result.status in ("optimal", "feasible"):

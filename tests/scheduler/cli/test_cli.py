@@ -67,7 +67,7 @@ def test_module_run_solves_ft06_and_writes_every_output(ft06_run: dict[str, Any]
     assert len(frame) == 36 and frame["end"].max() == 55
     summary = json.loads(ft06_run["summary"].read_text())
     assert summary["status"] == "optimal" and summary["objective"] == 55
-    assert summary["solver"] == "cpsat" and summary["kpis"]["makespan"] == 55
+    assert summary["solver"] == "auto" and summary["kpis"]["makespan"] == 55
     assert ft06_run["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

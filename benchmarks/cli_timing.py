@@ -1,0 +1,144 @@
+"""Wall-clock checks of the command line, as an MES job runner sees it (one process per call):
+
+- `startup`: `scheduler --version` and a 0.1-s solve of ft06, from process start to exit;
+- `limits`: `scheduler solve INSTANCE --time-limit S` on instances of every size we ship
+  generators for, against the promise limit + max(1 s, 10 %);
+- `first-run`: the same solves with an empty Numba cache (NUMBA_CACHE_DIR set to a new folder),
+  as right after an install.
+
+Each writes a Markdown table (and prints it):
+`python benchmarks/cli_timing.py limits --out benchmarks/results/default/time_limits.md`.
+`--python` runs another checkout's interpreter and tree (`--tree /path/to/old/checkout`) for a
+before/after comparison."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+INSTANCES = ROOT / "benchmarks" / "instances"
+GENERATOR = ROOT / "benchmarks" / "generate_plant.py"
+
+
+def run(args: list[str], tree: Path, env: dict[str, str] | None = None) -> tuple[float, int, dict]:
+    """Run `python -m scheduler ARGS` in `tree`; (wall seconds, exit code, summary JSON)."""
+    with tempfile.TemporaryDirectory() as folder:
+        summary = Path(folder) / "summary.json"
+        wants_summary = args and args[0] == "solve"
+        command = [sys.executable, "-m", "scheduler", *args]
+        if wants_summary:
+            command += ["--quiet", "--summary", str(summary), "--out", str(Path(folder) / "s.csv")]
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        data = json.loads(summary.read_text()) if wants_summary and summary.exists() else {}
+    return wall, done.returncode, data
+
+
+def plants(folder: Path) -> dict[str, Path]:
+    """The 2,000-job plant (seed 31) without setups, with setups, and with the power cap."""
+    made = {}
+    for label, flags in (("plant-2k", ["--no-setups"]), ("plant-2k-setups", []),
+                         ("plant-2k-setups-cap", ["--power-cap"])):  # fmt: skip
+        path = folder / f"{label}.json"
+        subprocess.run(
+            [sys.executable, str(GENERATOR), "--seed", "31", *flags, "--out", str(path)],
+            check=True,
+            capture_output=True,
+        )
+        made[label] = path
+    return made
+
+
+def instances(folder: Path) -> dict[str, Path]:
+    return {
+        "demo (6 jobs)": ROOT / "examples" / "demo_plant.json",
+        "mk05 (106 ops)": INSTANCES / "fjsp" / "brandimarte" / "mk05.fjs",
+        "ta41 (600 ops)": INSTANCES / "jssp" / "ta41.txt",
+        "mk01-energy-week": INSTANCES / "energy" / "mk01-energy-week.json",
+        **plants(folder),
+    }
+
+
+def limits(tree: Path, solvers: list[str], limit: float, env: dict[str, str] | None) -> list[str]:
+    """One row per instance and solver: wall time, allowed, status, objective."""
+    allowed = limit + max(1.0, 0.1 * limit)
+    rows = ["| instance | solver | limit s | wall s | allowed s | within | exit | status | "
+            "objective | bound |", "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        for name, path in instances(Path(folder)).items():
+            for solver in solvers:
+                wall, code, s = run(
+                    ["solve", str(path), "--time-limit", f"{limit:g}", "--solver", solver],
+                    tree,
+                    env,
+                )
+                rows.append(
+                    f"| {name} | {solver} | {limit:g} | {wall:.2f} | {allowed:.1f} | "
+                    f"{'yes' if wall <= allowed else 'NO'} | {code} | {s.get('status')} | "
+                    f"{s.get('objective')} | {s.get('bound')} |"
+                )
+                print(rows[-1], flush=True)
+    return rows
+
+
+def startup(tree: Path) -> list[str]:
+    """Median of five runs of each short command."""
+    ft06 = INSTANCES / "jssp" / "ft06.txt"
+    commands = {
+        "scheduler --version": ["--version"],
+        "solve ft06 --time-limit 5 (default solver)": ["solve", str(ft06), "--time-limit", "5"],
+        "solve ft06 --solver cpsat --no-warm-start": [
+            "solve", str(ft06), "--solver", "cpsat", "--no-warm-start"],
+    }  # fmt: skip
+    rows = ["| command | median wall s (5 runs) |", "|---|---|"]
+    for label, args in commands.items():
+        walls = sorted(run(args, tree)[0] for _ in range(5))
+        rows.append(f"| {label} | {walls[2]:.2f} |")
+        print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=("startup", "limits", "first-run"))
+    parser.add_argument("--tree", type=Path, default=ROOT, help="checkout to run (default: this)")
+    parser.add_argument("--solvers", default="auto,heuristic,cpsat")
+    parser.add_argument("--time-limit", type=float, default=5.0)
+    parser.add_argument("--out", type=Path, help="write the Markdown table here")
+    args = parser.parse_args()
+    solvers = args.solvers.split(",")
+    if args.mode == "startup":
+        rows = startup(args.tree)
+    elif args.mode == "limits":
+        rows = limits(args.tree, solvers, args.time_limit, None)
+    else:
+        with tempfile.TemporaryDirectory() as cache:
+            env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+            rows = limits(args.tree, solvers, args.time_limit, env)
+    command = " ".join(["python", "benchmarks/cli_timing.py", *sys.argv[1:]])
+    header = [
+        f"# Command-line timing: {args.mode}",
+        "",
+        f"- Command: `{command}`",
+        f"- Date (UTC): {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())}; "
+        f"machine: {os.cpu_count()} cores, {platform.platform()}, load "
+        f"{os.getloadavg()[0]:.1f} at the end",
+        "",
+    ]
+    text = "\n".join(header + rows) + "\n"
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
