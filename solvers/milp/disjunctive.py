@@ -100,26 +100,33 @@ def build_disjunctive(
                     exclusive.append((i, j, mach))
     m.pairs = pyo.Set(initialize=ordered, dimen=3)
     m.y = pyo.Var(m.pairs, within=pyo.Binary)
+
+    use = {k: m.use[k] for k in m.modes}  # var data looked up once: indexing costs in bulk
+    start_var = [m.start[o] for o in range(c.n_ops)]
+
+    def later(j: int, i: int, mach: int, switch: tuple[int, list[tuple[int, Any]]]) -> Any:
+        """start[j] >= end[i] - M * (switch + away(i) + away(j)), M = latest end of i - earliest
+        start of j, as one flat linear row (nested expressions build and compile slowly)."""
+        big = hi[i] - lo[j]
+        const, terms = big * switch[0], [(big * a, v) for a, v in switch[1]]
+        terms += [(1, start_var[j]), (-1, start_var[i])] + [
+            (-int(dur[k]), use[k]) for k in modes[i]
+        ]
+        for o in (i, j):
+            if not always[(o, mach)]:
+                const += big
+                terms += [(-big, use[k]) for k in busy[o][mach]]
+        return pyo.quicksum(a * v for a, v in terms) + const >= 0
+
     m.i_first = pyo.Constraint(
-        m.pairs,
-        rule=lambda m, i, j, mach: (
-            m.start[j]
-            >= m.end[i] - (hi[i] - lo[j]) * (1 - m.y[i, j, mach] + away(i, mach) + away(j, mach))
-        ),
+        m.pairs, rule=lambda m, i, j, mach: later(j, i, mach, (1, [(-1, m.y[i, j, mach])]))
     )
     m.j_first = pyo.Constraint(
-        m.pairs,
-        rule=lambda m, i, j, mach: (
-            m.start[i]
-            >= m.end[j] - (hi[j] - lo[i]) * (m.y[i, j, mach] + away(i, mach) + away(j, mach))
-        ),
+        m.pairs, rule=lambda m, i, j, mach: later(i, j, mach, (0, [(1, m.y[i, j, mach])]))
     )
     m.fixed_pairs = pyo.Set(initialize=fixed, dimen=3)
     m.fixed_order = pyo.Constraint(
-        m.fixed_pairs,
-        rule=lambda m, i, j, mach: (
-            m.start[j] >= m.end[i] - (hi[i] - lo[j]) * (away(i, mach) + away(j, mach))
-        ),
+        m.fixed_pairs, rule=lambda m, i, j, mach: later(j, i, mach, (0, []))
     )
     m.exclusive_pairs = pyo.Set(initialize=exclusive, dimen=3)
     m.exclusive = pyo.Constraint(
