@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
+from scheduler.core.bounds import level_bounds
 from scheduler.core.compile import CompiledInstance, ReferencePlan, compile_reference
 from scheduler.core.objective import parse_bounds
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
@@ -142,7 +143,8 @@ class CpSatSolver:
         trajectory: list[Progress] = []
         outcome = _solve_levels(sm, ov, compiled, levels, config, started, trajectory)
         initial = (hint, origin)
-        return self._result(compiled, levels, bounds, outcome, initial, trajectory, started, ref)
+        result = self._result(compiled, levels, bounds, outcome, initial, trajectory, started, ref)
+        return _with_compiled_bound(result, level_bounds(compiled, config.objective)[0])
 
     def _result(
         self,
@@ -194,6 +196,15 @@ class CpSatSolver:
             objectives=values,
             message=message,
         )
+
+
+def _with_compiled_bound(result: Result, floor: float) -> Result:
+    """The Result with its bound raised to the compiled lower bound of level 0 where that is
+    better than CP-SAT's (the best bound known is the one reported)."""
+    if result.status != "infeasible" and (result.bound is None or result.bound < floor):
+        objective = result.objective
+        result.bound = floor if objective is None else min(floor, objective)
+    return result
 
 
 def _initial_hint(

@@ -25,6 +25,7 @@ from scheduler.core.compile import CompiledInstance
 from scheduler.core.errors import UnsupportedFeatureError
 from scheduler.core.protocol import Capabilities, SolveConfig, Solver, check_supported
 from scheduler.core.result import Progress, Result, Status, close_trajectory
+from scheduler.core.terms import TERMS
 from solvers.cpsat import CpSatSolver
 from solvers.heuristics import HeuristicSolver
 from solvers.heuristics.warmup import ready_event, start_warmup
@@ -118,7 +119,7 @@ class AutoSolver:
     """The default: the heuristic's local search and CP-SAT in turns, sharing their best."""
 
     name = "auto"
-    capabilities = Capabilities(options={"bounds": BOUNDS_HELP})
+    capabilities = Capabilities(terms=frozenset(TERMS), options={"bounds": BOUNDS_HELP})
 
     def __init__(self) -> None:
         self.parts: list[Solver] = [HeuristicSolver(), CpSatSolver()]
