@@ -18,8 +18,6 @@ from scheduler.core.errors import UnsupportedFeatureError
 from solvers.milp.model import MilpModel
 from solvers.profiles import step_integrals
 
-MAX_STEP_NONZEROS = 500_000  # beyond, only the aggregated precedence rows are made
-
 
 def count_starts(
     c: CompiledInstance, earliest: np.ndarray, latest: np.ndarray, modes: list[list[int]]
@@ -90,12 +88,6 @@ def build_time_indexed(
     m.precedence = pyo.Constraint(
         m.precedences, rule=lambda m, a, b, lag: m.start[b] >= m.end[a] + lag
     )
-    steps = _precedence_steps(arcs, by_op, var_start, var_end)
-    m.precedence_steps = pyo.Set(initialize=range(len(steps)))
-    m.precedence_step = pyo.Constraint(
-        m.precedence_steps,
-        rule=lambda m, r: total(steps[r][0]) <= total(steps[r][1]),
-    )
 
     busy = np.flatnonzero(dur[var_mode] > 0)
     cover_var = np.repeat(busy, dur[var_mode[busy]])
@@ -159,34 +151,6 @@ def _starts(
         np.concatenate(mode_list + empty),
         np.concatenate(starts + empty),
     )
-
-
-def _precedence_steps(
-    arcs: list[tuple[int, int, int]],
-    by_op: list[np.ndarray],
-    var_start: np.ndarray,
-    var_end: np.ndarray,
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The disaggregated precedences, far tighter than start[b] >= end[a] + lag in the LP:
-    for an arc a -> b and each tick t, "b has started by t" implies "a has ended by t - lag",
-    as (starts of b by t, ends of a by t - lag) variable lists; ticks where a surely ended are
-    left out. Not made past MAX_STEP_NONZEROS (the aggregated rows remain)."""
-    rows: list[tuple[np.ndarray, np.ndarray]] = []
-    nonzeros = 0
-    for a, b, lag in arcs:
-        va, vb = by_op[a], by_op[b]
-        ends = np.sort(var_end[va] + lag)
-        va = va[np.argsort(var_end[va], kind="stable")]
-        vb = vb[np.argsort(var_start[vb], kind="stable")]
-        starts = var_start[vb]
-        for t in np.unique(starts[starts < ends[-1]]):
-            started = vb[: np.searchsorted(starts, t, side="right")]
-            ended = va[: np.searchsorted(ends, t, side="right")]
-            rows.append((started, ended))
-            nonzeros += started.size + ended.size
-            if nonzeros > MAX_STEP_NONZEROS:
-                return []
-    return rows
 
 
 def _groups(labels: np.ndarray, n: int) -> list[np.ndarray]:
