@@ -8,12 +8,12 @@ o are `mode_ptr[o]:mode_ptr[o+1]`. "No value" is -1 for integer fields (due, dea
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
-import networkx as nx
 import numpy as np
 
 from scheduler.core.errors import InstanceError
@@ -431,13 +431,28 @@ def _precedences(instance: Instance, op_index: dict[str, int]) -> _Precedences:
     """The precedence arcs as CSR successor and predecessor lists, and a topological order."""
     n_ops = len(op_index)
     arcs = [(op_index[a], op_index[b], lag) for a, b, lag in instance.precedences()]
-    graph = nx.DiGraph()
-    graph.add_nodes_from(range(n_ops))
-    graph.add_edges_from((a, b) for a, b, _ in arcs)
     successors = _csr(n_ops, arcs)
     predecessors = _csr(n_ops, [(b, a, lag) for a, b, lag in arcs])
-    topo_order = np.array(list(nx.lexicographical_topological_sort(graph)), dtype=I64)
-    return _Precedences(*successors, *predecessors, topo_order)
+    return _Precedences(*successors, *predecessors, _topological_order(n_ops, *successors[:2]))
+
+
+def _topological_order(n: int, ptr: np.ndarray, heads: np.ndarray) -> np.ndarray:
+    """The smallest-index-first topological order of the arcs (CSR `ptr`, `heads`): Kahn's
+    algorithm with a heap. The instance checks have refused cycles already."""
+    indegree = np.bincount(heads, minlength=n).tolist()
+    ptr_list, head_list = ptr.tolist(), heads.tolist()
+    ready = [o for o in range(n) if indegree[o] == 0]
+    order: list[int] = []
+    while ready:
+        o = heapq.heappop(ready)
+        order.append(o)
+        for s in head_list[ptr_list[o] : ptr_list[o + 1]]:
+            indegree[s] -= 1
+            if indegree[s] == 0:
+                heapq.heappush(ready, s)
+    if len(order) != n:
+        raise InstanceError("predecessors: the precedences form a cycle")
+    return np.array(order, dtype=I64)
 
 
 def _csr(n: int, arcs: list[tuple[int, int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -526,12 +541,14 @@ def _machine_load_bound(
     ops: _Operations, op_release: np.ndarray, min_dur: np.ndarray, n_machines: int
 ) -> int:
     """The work only machine m can do, after its earliest release; and all work spread evenly."""
-    ptr, machine = ops.mode_ptr.tolist(), ops.mode_machine.tolist()
     n_ops = len(ops.op_ids)
     bound = 0
-    for m in range(n_machines):
-        only = [o for o in range(n_ops) if all(machine[k] == m for k in range(ptr[o], ptr[o + 1]))]
-        if only:
+    if n_ops:
+        starts = ops.mode_ptr[:-1]
+        lowest = np.minimum.reduceat(ops.mode_machine, starts)
+        bound_to_one = lowest == np.maximum.reduceat(ops.mode_machine, starts)
+        for m in np.unique(lowest[bound_to_one]):
+            only = bound_to_one & (lowest == m)
             bound = max(bound, int(op_release[only].min() + min_dur[only].sum()))
     if n_machines:
         earliest = int(op_release.min()) if n_ops else 0
