@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from solvers.heuristics.problem import (
     make_workspace,
     term_caps,
 )
+from solvers.heuristics.regroup import NOISE, applies, rng_for, run_variant, variants
 from solvers.heuristics.repair import carbon_plans
 from solvers.heuristics.tabu import (
     TabuState,
@@ -59,6 +60,7 @@ LS_SCHEME = SERIAL  # the search's first scheme (it alternates with append at re
 KERNEL_GRACE_S = 0.5  # of the time limit's slack a solve may wait for the kernels to load
 BOUND_REL_TOL = 1e-9  # a level within this (relative) of its lower bound meets it
 TABU_STALL = (500, 5)  # tabu iterations without a new best before a restart: a + b x ops
+REGROUP_MOVES = 20  # batching decodes per run of the setup-aware search without a time limit
 
 
 @dataclass
@@ -218,6 +220,8 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int) -> int:
     assert best is not None
     if _tabu_applies(run):
         return _tabu(run, opts, seed)
+    if applies(p) and len(opts.rules) == len(RULES):
+        return _regroup(run, opts, seed)
     w = make_workspace(p)
     st = make_state(p, run.levels, run.caps, best.seq, best.assign, best.defer, seed)
     if start_search(p, w, st, LS_SCHEME, best.least_energy) == FAILED:
@@ -244,6 +248,51 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int) -> int:
         if improved:
             run.offer(_from_state(st, best.least_energy))
     return int(st.counters[1])
+
+
+def _batching(run: _Run, opts: HeuristicOptions) -> None:
+    """Offer one family-batching schedule per variant (`solvers.heuristics.regroup`), before
+    the rules: on large plants with setups or a power cap they start far better."""
+    w = make_workspace(run.p)
+    rng = rng_for(run.config.seed)
+    none = np.zeros(run.p.n_ops, dtype=np.bool_)
+    pace = 0.0  # seconds per decode
+    for v in variants(run.p, opts.least_energy):
+        if run.finished() or (run.best is not None and _no_time(run, pace, CONSTRUCT_SHARE)):
+            return
+        tick = time.perf_counter()
+        viol = run_variant(run.p, w, v, 0.0, rng)
+        pace = max(pace, time.perf_counter() - tick)
+        _offer_decoded(run, w, viol, w.mode.copy(), none, False, v.label)
+
+
+def _no_time(run: _Run, pace: float, share: float = 1.0) -> bool:
+    """Whether a decode taking `pace` seconds would end past `share` of the time limit."""
+    limit = run.config.time_limit
+    return limit is not None and time.perf_counter() + pace > run.started + share * limit
+
+
+def _regroup(run: _Run, opts: HeuristicOptions, seed: int) -> int:
+    """The setup-aware search: batching decodes of every variant with random ties, the best
+    kept; returns the decodes made."""
+    p = run.p
+    w = make_workspace(p)
+    rng = rng_for(seed)
+    none = np.zeros(p.n_ops, dtype=np.bool_)
+    pool = list(variants(p, opts.least_energy))
+    budget = opts.iterations or (REGROUP_MOVES if run.deadline is None else None)
+    moves, pace = 0, 0.0
+    while not (run.finished() or _no_time(run, pace)) and (budget is None or moves < budget):
+        v = pool[moves % len(pool)]
+        best = run.best
+        if moves % 2 and best is not None:  # every other decode retries the best variant
+            v = next((x for x in pool if best.label.startswith(x.label)), v)
+        tick = time.perf_counter()
+        viol = run_variant(p, w, v, NOISE, rng)
+        pace = max(pace, time.perf_counter() - tick)
+        _offer_decoded(run, w, viol, w.mode.copy(), none, False, v.label + ", random ties")
+        moves += 1
+    return moves
 
 
 def _move_budget(run: _Run, opts: HeuristicOptions) -> int | None:
@@ -368,7 +417,10 @@ class HeuristicSolver:
         plan = compile_reference(compiled, reference) if reference is not None else None
         p = make_problem(compiled, config.objective, plan)
         run = _Run(compiled, p, config, opts.bounds, started)
-        _construct(run, opts)
+        batching = applies(p) and len(opts.rules) == len(RULES)
+        if batching:
+            _batching(run, opts)
+        _construct(run, replace(opts, rules=()) if batching and run.best else opts)
         if (run.best is None or run.best.viol > 0) and not np.isnan(p.carbon_cap):
             _repair(run)
         moves = 0

@@ -1,0 +1,257 @@
+"""Setup-aware list scheduling (Numba): a machine-driven generation scheme that batches
+families, for plants whose changeovers or power cap the priority decoders handle poorly.
+
+Giffler-Thompson on appended placements: each eligible op (its predecessors placed, its ready
+time reached by the time frontier) is placed after the last op of each machine it may use,
+with the setup from that op's family, window-free (setup stretch included) and within the
+resources and power cap; the op finishing first fixes a machine and a time c*, and among the
+ops that could start on that machine before c* the one starting earliest goes (the setup is in
+its start, so the machine's current family wins unless another op is ready much sooner), ties
+to the most work left in the job, then a random key. `noise` > 0 adds up to that share of the
+mean setup to each start when choosing: the randomised restarts of `solvers.heuristics.regroup`.
+An op past its deadline is placed and counted as a violation, like `decode`."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from solvers.heuristics.annealing import _uniform
+from solvers.heuristics.evaluate import violation
+from solvers.heuristics.plain import preferred
+from solvers.heuristics.problem import FAILED, POWER_TOL, Problem, Workspace
+
+
+@njit(cache=True, nogil=True)
+def batch_decode(
+    p: Problem,
+    w: Workspace,
+    assign: np.ndarray,
+    least_energy: bool,
+    stay: float,
+    noise: float,
+    rng: np.ndarray,
+) -> float:
+    """Build a schedule in w.start/w.end/w.mode (placement order in w.seq); `assign[o]` >= 0
+    fixes op o's global mode, -1 lets the machine selection choose (earliest finish, or
+    `least_energy`); `stay` (in mean setups) favours the machine's current family. Returns the
+    violation, or FAILED when an op finds no start within the span."""
+    n = p.n_ops
+    mfree = np.zeros(p.n_machines, dtype=np.int64)
+    mfam = np.full(p.n_machines, -1, dtype=np.int64)
+    cand_k = np.full(n, -1, dtype=np.int64)
+    cand_s = np.zeros(n, dtype=np.int64)
+    tie = np.zeros(n, dtype=np.float64)
+    active = np.zeros(n, dtype=np.int64)  # eligible ops past the frontier (placed candidates)
+    n_active = 0
+    heap = np.zeros(n, dtype=np.int64)  # eligible ops not yet active, a min-heap by ready time
+    size = np.zeros(1, dtype=np.int64)  # heap size (an array: the closures update it)
+    setup_mean = float(p.setup.mean()) if p.has_setups and p.setup.size else 0.0
+
+    def setup(m: int, before: int, after: int) -> int:
+        if before < 0 or after < 0:
+            return 0
+        return p.setup[m, before, after]
+
+    def window_hit(m: int, a: int, b: int) -> int:
+        lo = p.unav_ptr[m]
+        hi = p.unav_ptr[m + 1]
+        if lo == hi or b <= a:
+            return -1
+        k = lo + np.searchsorted(p.unav_end[lo:hi], a, side="right")
+        if k < hi and p.unav_start[k] < b:
+            return k
+        return -1
+
+    def conflict(k: int, t: int, d: int) -> int:
+        """The latest tick of [t, t+d) where a resource or the power cap cannot take mode k."""
+        worst = -1
+        for r in range(p.n_res):
+            q = p.mode_demand[k, r]
+            if q > 0:
+                for u in range(t + d - 1, max(t, worst + 1) - 1, -1):
+                    if w.res_rem[r, u] < q:
+                        worst = u
+                        break
+        kw = p.mode_power[k]
+        if p.has_cap and kw > 0:
+            for u in range(t + d - 1, max(t, worst + 1) - 1, -1):
+                if w.pow_rem[u] + POWER_TOL * max(1.0, p.cap_tick[u]) < kw:
+                    worst = u
+                    break
+        return worst
+
+    def place(o: int, k: int) -> int:
+        """Earliest start of op o in mode k appended to its machine, or -1."""
+        d = p.mode_duration[k]
+        t = w.ready[o]
+        if d == 0:
+            return t if t <= p.span else -1
+        m = p.mode_machine[k]
+        su = setup(m, mfam[m], p.op_family[o] if p.has_setups else -1)
+        t = max(t, mfree[m] + su)
+        while t + d <= p.span:
+            h = window_hit(m, t - su, t + d)
+            if h >= 0:
+                t = p.unav_end[h] + su
+                continue
+            u = conflict(k, t, d)
+            if u >= 0:
+                t = u + 1
+                continue
+            return t
+        return -1
+
+    def candidate(o: int) -> bool:
+        """Place op o in its preferred mode (cand_k, cand_s); False if none fits."""
+        best_k, best_s, best_e, best_kwh = -1, -1, 0, 0.0
+        lo, hi = p.mode_ptr[o], p.mode_ptr[o + 1]
+        if assign[o] >= 0:
+            lo, hi = assign[o], assign[o] + 1
+        for k in range(lo, hi):
+            s = place(o, k)
+            if s < 0:
+                continue
+            e = s + p.mode_duration[k]
+            if best_k < 0 or preferred(least_energy, e, p.mode_kwh[k], best_e, best_kwh):
+                best_k, best_s, best_e, best_kwh = k, s, e, p.mode_kwh[k]
+        cand_k[o] = best_k
+        cand_s[o] = best_s
+        return best_k >= 0
+
+    def push(o: int) -> None:
+        i = size[0]
+        size[0] += 1
+        while i > 0:
+            up = (i - 1) >> 1
+            if w.ready[heap[up]] <= w.ready[o]:
+                break
+            heap[i] = heap[up]
+            i = up
+        heap[i] = o
+
+    def pop() -> int:
+        top = heap[0]
+        size[0] -= 1
+        n_heap = size[0]
+        o = heap[n_heap]
+        i = 0
+        while 2 * i + 1 < n_heap:
+            c = 2 * i + 1
+            if c + 1 < n_heap and w.ready[heap[c + 1]] < w.ready[heap[c]]:
+                c += 1
+            if w.ready[heap[c]] >= w.ready[o]:
+                break
+            heap[i] = heap[c]
+            i = c
+        heap[i] = o
+        return top
+
+    # reset the workspace (time lines only where the last decode used them)
+    used = w.state[0]
+    for r in range(p.n_res):
+        w.res_rem[r, :used] = p.res_capacity[r]
+    if p.has_cap:
+        w.pow_rem[:used] = p.cap_tick[:used]
+    w.state[:] = 0
+    w.mach_cnt[:] = 0
+    w.job_work_left[:] = p.job_work
+    for o in range(n):
+        w.start[o] = -1
+        w.end[o] = -1
+        w.mode[o] = -1
+        w.ready[o] = p.op_release[o]
+        w.npred[o] = p.pred_ptr[o + 1] - p.pred_ptr[o]
+        tie[o] = _uniform(rng)
+        if w.npred[o] == 0:
+            push(o)
+    capacities = p.n_res > 0 or p.has_cap
+    for step in range(n):
+        # the frontier: activate eligible ops ready before the earliest candidate end
+        best_end, first = 0, -1
+        for i in range(n_active):
+            o = active[i]
+            e = cand_s[o] + p.mode_duration[cand_k[o]]
+            if first < 0 or e < best_end:
+                best_end, first = e, o
+        while size[0] > 0 and (first < 0 or w.ready[heap[0]] < best_end):
+            o = pop()
+            if not candidate(o):
+                return FAILED
+            active[n_active] = o
+            n_active += 1
+            e = cand_s[o] + p.mode_duration[cand_k[o]]
+            if first < 0 or e < best_end:
+                best_end, first = e, o
+        # the conflict set on the machine of the first to finish: the earliest start goes
+        m = p.mode_machine[cand_k[first]]
+        pick, pick_i, pick_key = first, -1, 0.0
+        for i in range(n_active):
+            o = active[i]
+            if o == first:
+                pick_i = i
+        if p.mode_duration[cand_k[first]] > 0:
+            pick_key = cand_s[first] + noise * setup_mean * tie[first]
+            if p.has_setups and mfam[m] >= 0 and p.op_family[first] == mfam[m]:
+                pick_key -= stay * setup_mean
+            for i in range(n_active):
+                o = active[i]
+                if p.mode_machine[cand_k[o]] != m or cand_s[o] >= best_end or o == first:
+                    continue
+                key = cand_s[o] + noise * setup_mean * tie[o]
+                if p.has_setups and mfam[m] >= 0 and p.op_family[o] == mfam[m]:
+                    key -= stay * setup_mean
+                jo, jp = p.op_job[o], p.op_job[pick]
+                if key < pick_key or (
+                    key == pick_key
+                    and (
+                        w.job_work_left[jo] > w.job_work_left[jp]
+                        or (w.job_work_left[jo] == w.job_work_left[jp] and tie[o] < tie[pick])
+                    )
+                ):
+                    pick, pick_i, pick_key = o, i, key
+        n_active -= 1
+        active[pick_i] = active[n_active]
+        # commit
+        o, k, s = pick, cand_k[pick], cand_s[pick]
+        d = p.mode_duration[k]
+        e = s + d
+        mk = p.mode_machine[k]
+        w.start[o], w.end[o], w.mode[o] = s, e, k
+        w.seq[step] = o
+        if d > 0:
+            mfree[mk] = e
+            mfam[mk] = p.op_family[o] if p.has_setups else -1
+            w.mach_ops[mk, w.mach_cnt[mk]] = o
+            w.mach_cnt[mk] += 1
+            for r in range(p.n_res):
+                q = p.mode_demand[k, r]
+                if q > 0:
+                    w.res_rem[r, s:e] -= q
+            if p.has_cap and p.mode_power[k] > 0:
+                w.pow_rem[s:e] -= p.mode_power[k]
+            w.state[0] = max(w.state[0], e)
+        w.state[2] = max(w.state[2], e)
+        w.job_work_left[p.op_job[o]] -= p.op_pmin[o]
+        for i in range(p.succ_ptr[o], p.succ_ptr[o + 1]):
+            x = p.succ_op[i]
+            w.ready[x] = max(w.ready[x], e + p.succ_lag[i])
+            w.npred[x] -= 1
+            if w.npred[x] == 0:
+                push(x)
+        if d == 0:
+            continue
+        # candidates the commit may have changed: those able to use its machine, and with
+        # resources or a power cap those overlapping it in time
+        for i in range(n_active):
+            x = active[i]
+            stale = False
+            for kk in range(p.mode_ptr[x], p.mode_ptr[x + 1]):
+                stale = stale or (p.mode_machine[kk] == mk and (assign[x] < 0 or assign[x] == kk))
+            dx = p.mode_duration[cand_k[x]]
+            if not stale and capacities and cand_s[x] < e and s < cand_s[x] + dx:
+                # capacity only shrinks: a placement still fitting stays the earliest
+                stale = conflict(cand_k[x], cand_s[x], dx) >= 0
+            if stale and not candidate(x):
+                return FAILED
+    return violation(p, w.start, w.end, w.mode)

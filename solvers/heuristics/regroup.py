@@ -1,0 +1,101 @@
+"""The setup-aware search of the heuristic for plants with changeovers or a power cap: iterated
+family-batching list scheduling (`solvers.heuristics.batching`) over machine selections, a
+family-stay bias and randomised ties, each schedule scored exactly and the best kept.
+
+Under a power cap the makespan is bound by the energy drawn, so besides earliest-finish
+selection it tries energy-balanced mode assignments (`balanced_modes`): every op in its
+least-energy mode, then ops moved off machines loaded past a target to the alternative that
+costs least extra energy per tick relieved."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import numpy as np
+
+from solvers.heuristics.batching import batch_decode
+from solvers.heuristics.problem import Problem, Workspace
+
+TARGETS = (0.95, 1.0, 1.05)  # machine-load targets, as shares of the plain energy bound
+STAYS = (0.0, 0.5, 1.0, 2.0)  # family-stay biases tried, in mean setups
+NOISE = 0.5  # tie noise of the randomised restarts, in mean setups
+MIN_OPS = 1000  # smaller instances: the annealing over priorities searches them better
+U64 = np.uint64
+
+
+class Variant(NamedTuple):
+    """One batching decode: fixed modes (-1: selection decides), selection, bias, noise."""
+
+    assign: np.ndarray
+    least_energy: bool
+    stay: float
+    noise: float
+    label: str
+
+
+def balanced_modes(p: Problem, target: float) -> np.ndarray:
+    """Global mode per op: least energy, then ops moved off machines whose load (ticks) passes
+    `target` to the mode adding least energy per tick relieved, while some mode fits."""
+    n_ops = p.n_ops
+    mode = np.empty(n_ops, dtype=np.int64)
+    for o in range(n_ops):
+        lo, hi = p.mode_ptr[o], p.mode_ptr[o + 1]
+        mode[o] = lo + int(np.argmin(p.mode_kwh[lo:hi]))
+    load = np.zeros(p.n_machines)
+    np.add.at(load, p.mode_machine[mode], p.mode_duration[mode])
+    for m in np.argsort(-load):
+        if load[m] <= target:
+            break
+        moves = []
+        for x in np.flatnonzero(p.mode_machine[mode] == m):
+            k = mode[x]
+            for alt in range(p.mode_ptr[x], p.mode_ptr[x + 1]):
+                if p.mode_machine[alt] != m:
+                    extra = (p.mode_kwh[alt] - p.mode_kwh[k]) / max(1, p.mode_duration[k])
+                    moves.append((extra, int(x), alt))
+        for _, o, alt in sorted(moves):
+            if load[m] <= target:
+                break
+            if mode[o] != alt and p.mode_machine[mode[o]] == m:
+                other = p.mode_machine[alt]
+                if load[other] + p.mode_duration[alt] <= target:
+                    load[m] -= p.mode_duration[mode[o]]
+                    load[other] += p.mode_duration[alt]
+                    mode[o] = alt
+    return mode
+
+
+def variants(p: Problem, least_energy: bool) -> Iterator[Variant]:
+    """The decodes of one round: the machine selections (earliest finish or the asked one;
+    with a power cap, energy-balanced assignments too) under each family-stay bias; after the
+    first round the caller repeats them with random ties."""
+    free = np.full(p.n_ops, -1, dtype=np.int64)
+    assigns = [(free, least_energy, "earliest finish" if not least_energy else "least energy")]
+    cap = float(p.cap_tick.min()) if p.has_cap else 0.0
+    if cap > 0:  # free selection is slow there (every commit moves many placements)
+        least = np.minimum.reduceat(p.mode_kwh, p.mode_ptr[:-1]).sum()
+        bound = least / (cap * p.hours_per_tick)  # the plain energy bound, in ticks
+        assigns = [
+            (balanced_modes(p, share * bound), False, f"energy-balanced modes at {share:g}")
+            for share in TARGETS
+        ]
+    for stay in STAYS:
+        for assign, least, label in assigns:
+            yield Variant(assign, least, stay, 0.0, f"batching, {label}, stay {stay:g}")
+
+
+def run_variant(p: Problem, w: Workspace, v: Variant, noise: float, rng: np.ndarray) -> float:
+    """Decode one variant into the workspace `w`; returns its violation (FAILED: no room)."""
+    return float(batch_decode(p, w, v.assign, v.least_energy, v.stay, noise, rng))
+
+
+def applies(p: Problem) -> bool:
+    """The batching search runs on large plants with changeovers or a power cap, where a
+    decode costs too much for the annealing to make progress."""
+    return (p.has_setups or p.has_cap) and p.n_ops >= MIN_OPS
+
+
+def rng_for(seed: int) -> np.ndarray:
+    """The xorshift state of a search run."""
+    return np.array([(seed * 0x9E3779B97F4A7C15 + 0x2545F4914F6CDD1D) % 2**64 or 1], dtype=U64)
