@@ -11,7 +11,7 @@ import numpy as np
 
 from scenarios.draws import Draws, actual_durations, breakdown_windows, draw, multipliers
 from scenarios.kernel import execute
-from scenarios.plan import make_plan, ticks_per_hour
+from scenarios.plan import ScenarioError, make_plan, ticks_per_hour
 from scenarios.profile import Profile
 from scheduler.core.compile import CompiledInstance, compile_instance
 from scheduler.core.model import Instance
@@ -178,4 +178,7 @@ def run_right_shift(prep: Prepared, seed: np.random.SeedSequence) -> Execution:
                 planned_machine=machine, scrapped=scrapped, escaped=escaped,
             )  # fmt: skip
         reach *= 2
-    raise RuntimeError("the execution outgrew every breakdown reach tried")
+    raise ScenarioError(
+        f"profile {profile.name!r}: an operation finds no gap between the planned and "
+        "breakdown windows long enough for it (windows too frequent for the durations)"
+    )
