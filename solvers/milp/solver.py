@@ -106,8 +106,9 @@ class MilpSolver:
         if config.log is not None:
             config.log(f"milp: {formulation} model built in {built:.2f} s")
         trajectory: list[Progress] = []
-        if config.time_limit is not None and _since(started) >= config.time_limit:
-            outcome = Outcome(statuses=["unknown"])  # the build took the whole time limit
+        late = config.time_limit is not None and _since(started) + built >= config.time_limit
+        if late:
+            outcome = Outcome(statuses=["unknown"])
         elif opts.backend == DEFAULT_BACKEND:
             outcome = solve_highs(
                 m, len(levels), config, opts.mip_gap, opts.solver_log, started, trajectory
@@ -120,8 +121,11 @@ class MilpSolver:
         )
         if outcome.interrupted:
             message += "; stopped (Ctrl-C or config.stop): the incumbent is kept"
+        elif late:
+            message += "; not solved: no time left to compile the model (it takes about as long "
+            message += "as the build)"
         return self._result(
-            c, mm, config.objective, opts, outcome, (hint, origin), trajectory, message, started
+            c, mm, config.objective, outcome, (hint, origin), trajectory, message, started
         )
 
     def _result(
@@ -129,7 +133,6 @@ class MilpSolver:
         c: CompiledInstance,
         mm: MilpModel,
         objective: Objective,
-        opts: MilpOptions,
         outcome: Outcome,
         initial: tuple[ScheduleArrays | None, str],
         trajectory: list[Progress],
