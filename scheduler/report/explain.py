@@ -17,9 +17,11 @@ import numpy as np
 
 from scheduler.core.compile import CompiledInstance, compile_instance, dense_profile
 from scheduler.core.model import Instance
+from scheduler.core.presolve import carbon_reason, power_reason
 from scheduler.core.result import Result
 
 REL_TOL = 1e-9  # the validator's tolerance on caps
+DENSE_TICKS = 2**24  # longest horizon whose caps and intensities are checked tick by tick
 
 SolveFn = Callable[[Instance, str], Result]  # (instance, objective) -> Result
 
@@ -189,8 +191,11 @@ def least_carbon(c: CompiledInstance) -> float:
 
 def static_reasons(instance: Instance) -> list[str]:
     """The reasons visible without solving: power-cap mode exclusion, then a carbon cap below
-    the carbon lower bound `least_carbon`."""
+    the carbon lower bound `least_carbon`. Past DENSE_TICKS ticks (their per-tick profiles
+    would not fit in memory) only the coarser proofs of `scheduler.core.presolve`."""
     c = compile_instance(instance)
+    if c.horizon > DENSE_TICKS:
+        return [reason for reason in (power_reason(c), carbon_reason(c)) if reason]
     reasons = power_reasons(c)
     if reasons or np.isnan(c.carbon_cap_kg):
         return reasons

@@ -12,7 +12,6 @@ model never accepts a schedule the validator rejects.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -150,21 +149,18 @@ def profile_period(starts: np.ndarray, values: np.ndarray, horizon: int) -> int 
     """The smallest p with profile(t + p) == profile(t) for every t in [0, horizon - p), for an
     unrolled step profile with at least two steps; None when it does not repeat, or not within
     its first PERIOD_CANDIDATES steps (each candidate costs a pass over the steps)."""
-    ticks = starts.tolist()
-    changes = ticks[1:]
-    first = changes[0]
+    changes = starts[1:]
 
-    def at(t: int) -> float:
-        return float(values[bisect_right(ticks, t) - 1])
+    def at(t: np.ndarray) -> np.ndarray:
+        return values[np.searchsorted(starts, t, side="right") - 1]
 
     for later in changes[1:PERIOD_CANDIDATES]:
-        p = later - first
-        shifted = [c - p for c in changes if c > p]
-        inside = [c for c in changes if c < horizon - p]
+        p = int(later - changes[0])
+        after = changes[changes > p]
         if (
-            shifted == inside
-            and at(p) == at(0)
-            and all(at(c) == at(c - p) for c in changes if c > p)
+            np.array_equal(after - p, changes[changes < horizon - p])
+            and at(np.array([p]))[0] == values[0]
+            and np.array_equal(at(after), at(after - p))
         ):
             return p
     return None
@@ -352,8 +348,11 @@ def add_profile_cost(
         keep = starts < period
         step_starts, step_values = starts[keep].tolist(), values[keep].tolist()
         length = period
-    else:
-        step_starts, step_values, length = starts.tolist(), values.tolist(), horizon
+    else:  # the steps that meet [lo, hi + duration), the first one from 0 (sums agree there)
+        first = max(0, int(np.searchsorted(starts, lo, side="right")) - 1)
+        last = max(first + 1, int(np.searchsorted(starts, hi + duration, side="left")))
+        step_starts = [0, *starts[first + 1 : last].tolist()]
+        step_values, length = values[first:last].tolist(), horizon
     denominator, units = _grid([coefficient * exact(v) for v in step_values], duration)
     steps = _Steps(step_starts, units, length, periodic)
 

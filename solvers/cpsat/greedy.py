@@ -17,6 +17,7 @@ from solvers.profiles import step_integral
 CANDIDATES = 16  # ready operations compared at each step (the earliest-ready ones)
 CARBON_SLACKS = (1.5, 2.0, 3.0, 5.0)  # later completions accepted for less carbon (x earliest)
 CLEAN_TRIES = 3  # later, cleaner carbon steps tried as starts
+CLEAN_LOOKAHEAD = 4096  # steps searched for them (work by steps, not by the horizon)
 MAX_TICK = np.iinfo(np.int64).max
 
 
@@ -125,8 +126,6 @@ class _Carbon:
         self.starts, self.intensity = c.carbon_start, c.carbon_value
         self.kwh_per_tick = (c.mode_power * c.time_unit_minutes / 60.0).tolist()
         self.duration = c.mode_duration.tolist()
-        self.steps = c.carbon_start.tolist()
-        self.values = c.carbon_value.tolist()
 
     def of(self, k: int, t: int) -> float:
         """kg CO2 of mode k started at t (inside the horizon)."""
@@ -134,11 +133,12 @@ class _Carbon:
         return self.kwh_per_tick[k] * area
 
     def cleaner_starts(self, t: int) -> list[int]:
-        """The first CLEAN_TRIES step starts after t whose intensity is below the one at t."""
-        i = bisect.bisect_right(self.steps, t) - 1
-        now = self.values[i]
-        later = zip(self.steps[i + 1 :], self.values[i + 1 :], strict=True)
-        return [s for s, v in later if v < now][:CLEAN_TRIES]
+        """The first CLEAN_TRIES step starts after t (among the next CLEAN_LOOKAHEAD steps)
+        whose intensity is below the one at t."""
+        i = int(np.searchsorted(self.starts, t, side="right")) - 1
+        later = self.intensity[i + 1 : i + 1 + CLEAN_LOOKAHEAD]
+        cleaner = np.flatnonzero(later < self.intensity[i])[:CLEAN_TRIES]
+        return self.starts[i + 1 + cleaner].tolist()
 
 
 def _cleanest(

@@ -214,7 +214,10 @@ def test_zero_durations_round_trip_through_json_and_frames(tmp_path: Path) -> No
     ("energy", "reason"),
     [
         ({"power_cap_kw": 0}, "in every mode, above the 0 kW cap"),
-        ({"power_cap_kw": 6.5}, "operation J1-1 draws at least 7 kW in every mode, above the 6.5 kW"),
+        (
+            {"power_cap_kw": 6.5},
+            "operation J1-1 draws at least 7 kW in every mode, above the 6.5 kW",
+        ),
         ({"carbon_cap_kg": 0}, "carbon cap 0 kg is below"),
         ({"carbon_cap_kg": 0.5}, "carbon cap 0.5 kg is below"),
     ],
@@ -279,6 +282,30 @@ def test_seconds_over_a_year_hold_the_time_limit(
         capsys,
     )  # fmt: skip
     assert code == 0 and time.perf_counter() - started < 2 + 1 + 1.5
+
+
+@pytest.mark.parametrize(("cap", "expected"), [(3.0, 0), (2.0, 3)])
+def test_a_late_release_with_daily_profiles_holds_the_time_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cap: float, expected: int
+) -> None:
+    """One job released at tick 5e8 (no horizon: the derived one reaches past it, so daily
+    profiles unroll into a million steps): cpsat answers within its 2 s limit (+ 1 s, with
+    1.5 s of slack), and an unmeetable carbon cap is explained without per-tick arrays."""
+    data = design_example()
+    del data["horizon"]
+    late = {"machine": "M2", "duration": 20, "power_kw": 5.0}
+    data["jobs"].append(
+        {"id": "J2", "release": 5 * 10**8, "operations": [{"id": "J2-1", "modes": [late]}]}
+    )
+    data["energy"]["carbon_intensity"]["period"] = 1440
+    data["energy"]["carbon_cap_kg"] = cap
+    started = time.perf_counter()
+    code, _ = _run(
+        ["solve", str(_write(tmp_path, data)), "--solver", "cpsat", "--time-limit", "2",
+         "--quiet"],
+        capsys,
+    )  # fmt: skip
+    assert code == expected and time.perf_counter() - started < 2 + 1 + 1.5
 
 
 # -- fuzz: any JSON structure -------------------------------------------------------------
