@@ -9,8 +9,9 @@ Policy (see DESIGN.md section 11, "The default solve"):
   schedule it hands over to the other part, warm-started from the best schedule so far;
 - CP-SAT proving optimality, or a schedule meeting the lower bound of every level, ends the
   solve; so do the time limit and a stop request (Ctrl-C);
-- a part that refuses the instance (CP-SAT's size limit, an unsupported feature) is dropped
-  with one log line and the other part goes on alone.
+- a part that refuses the instance (an unsupported feature) is dropped with one log line and
+  the other part goes on alone; CP-SAT refusing (its size limit) is replaced by `lns`, which
+  re-optimises parts of the best schedule with CP-SAT (dropped in turn if it refuses too).
 The Result holds the best schedule of any part and the best bound known to any part (the
 compiled lower bounds included)."""
 
@@ -29,6 +30,7 @@ from scheduler.core.terms import TERMS
 from solvers.cpsat import CpSatSolver
 from solvers.heuristics import HeuristicSolver
 from solvers.heuristics.warmup import ready_event, start_warmup
+from solvers.lns import LnsSolver
 
 PATIENCE_SHARE = 0.2  # of the time limit a part may go without improving before handing over
 PATIENCE_MIN_S = 1.0
@@ -167,6 +169,11 @@ class AutoSolver:
                 )
             except UnsupportedFeatureError as refusal:
                 run.notes.append(f"{part.name} refused the instance ({refusal})")
+                if part.name == CpSatSolver.name:  # too large whole: its parts, by LNS
+                    parts[parts.index(part)] = LnsSolver()
+                    if config.log is not None:
+                        config.log(f"auto: {part.name} refused the instance; lns takes its turns")
+                    continue
                 if config.log is not None:
                     config.log(f"auto: {part.name} refused the instance; going on without it")
                 parts.remove(part)
