@@ -4,7 +4,12 @@ facade's default: the heuristic for min(2 s, 10 %) of the limit, for cpsat and m
 
 Instances: la01-la10, ft10 (JSSP) and mk01-mk05 (FJSP) for the makespan; the energy set
 (benchmarks/instances/energy/, week-long horizons of one-minute ticks with a power cap, a
-tariff and a carbon cap) for the energy cost. Per run: status, objective, bound, gap, the
+tariff and a carbon cap) for the energy cost; and, for the energy cost too, four short energy
+instances made here (`short_energy`: ft06, mk01, mk02, mk04 with their own tick durations,
+a horizon of 1.5 x the best-known makespan, mode power 2 + 1.5 x (machine index mod 3) kW,
+a tariff and a carbon intensity repeating every 24 ticks, and a power cap of 60 % of the
+summed largest mode power per machine, 45 % during ticks 16-19 of each 24), the size where a
+time-indexed model is small. Per run: status, objective, bound, gap, the
 seconds from the call to the best schedule, and the MILP's model build time; a refusal is a row
 too, with the solver's reason (e.g. the size a time-indexed model would need).
 Writes a CSV and a Markdown table with the command, machine and versions.
@@ -20,6 +25,7 @@ writes benchmarks/results/milp/build_times.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import re
@@ -36,6 +42,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as a script
 
 from scheduler.core.errors import UnsupportedFeatureError  # noqa: E402
+from scheduler.core.model import Energy, Instance, Mode, Profile  # noqa: E402
 from scheduler.core.result import Progress  # noqa: E402
 from scheduler.core.solve import solve  # noqa: E402
 from scheduler.io import load  # noqa: E402
@@ -46,6 +53,11 @@ INSTANCES = HERE / "instances"
 SHOPS = [INSTANCES / f"jssp/la{i:02d}.txt" for i in range(1, 11)] + [INSTANCES / "jssp/ft10.txt"]
 SHOPS += [INSTANCES / f"fjsp/brandimarte/mk{i:02d}.fjs" for i in range(1, 6)]
 ENERGY = sorted((INSTANCES / "energy").glob("*-energy-week.json"))[:10]
+SHORT = [INSTANCES / "jssp/ft06.txt"]
+SHORT += [INSTANCES / f"fjsp/brandimarte/mk{i:02d}.fjs" for i in (1, 2, 4)]
+BEST_KNOWN = {"ft06": 55, "mk01": 40, "mk02": 26, "mk04": 60}
+TARIFF = Profile(((0, 0.10), (6, 0.24), (12, 0.16), (18, 0.24)), period=24)
+CARBON = Profile(((0, 0.42), (8, 0.30), (16, 0.50)), period=24)
 RUNS = {  # label -> (solver, options)
     "cpsat": ("cpsat", {}),
     "milp-disjunctive": ("milp", {"formulation": "disjunctive"}),
@@ -55,12 +67,47 @@ RUNS = {  # label -> (solver, options)
 BUILT = re.compile(r"model built in ([\d.]+) s")
 
 
-def run_one(path: Path, label: str, time_limit: float, workers: int) -> dict[str, Any]:
-    """One solve and its row."""
+def short_energy(path: Path) -> Instance:
+    """The instance at `path` with the short energy settings of the module docstring."""
+    base = load(path)
+    machine_index = {m.id: i for i, m in enumerate(base.machines)}
+
+    def powered(mode: Mode) -> Mode:
+        return dataclasses.replace(mode, power_kw=2.0 + 1.5 * (machine_index[mode.machine] % 3))
+
+    jobs = tuple(
+        dataclasses.replace(
+            job,
+            operations=tuple(
+                dataclasses.replace(op, modes=tuple(powered(m) for m in op.modes))
+                for op in job.operations
+            ),
+        )
+        for job in base.jobs
+    )
+    peak: dict[str, float] = {}
+    for job in jobs:
+        for op in job.operations:
+            for mode in op.modes:
+                peak[mode.machine] = max(peak.get(mode.machine, 0.0), mode.power_kw)
+    cap = sum(peak.values())
+    power_cap = Profile(((0, 0.6 * cap), (16, 0.45 * cap), (20, 0.6 * cap)), period=24)
+    return dataclasses.replace(
+        base,
+        name=f"{path.stem}-energy-short",
+        jobs=jobs,
+        horizon=int(1.5 * BEST_KNOWN[path.stem]),
+        energy=Energy(power_cap_kw=power_cap, tariff=TARIFF, carbon_intensity=CARBON),
+    )
+
+
+def run_one(path: Path, label: str, time_limit: float, workers: int, short: bool) -> dict[str, Any]:
+    """One solve and its row (`short`: the short energy variant of the instance)."""
     solver, options = RUNS[label]
-    objective = "energy_cost" if path.suffix == ".json" else "makespan"
-    instance = load(path)
-    row: dict[str, Any] = {"instance": path.stem, "objective": objective, "run": label}
+    objective = "energy_cost" if path.suffix == ".json" or short else "makespan"
+    instance = short_energy(path) if short else load(path)
+    name = f"{path.stem}-energy-short" if short else path.stem
+    row: dict[str, Any] = {"instance": name, "objective": objective, "run": label}
     started = time.perf_counter()
     best: list[tuple[float, float]] = []  # (seconds since the call, objective)
     logs: list[str] = []
@@ -214,14 +261,21 @@ def main(argv: list[str] | None = None) -> None:
     if args.build_times:
         build_times(HERE / "results/milp/build_times.md", metadata_of(args))
         return
-    paths = SHOPS + ENERGY
+    cases = [(p, False) for p in SHOPS + ENERGY] + [(p, True) for p in SHORT]
     if args.select:
         wanted = set(args.select.split(","))
-        paths = [p for p in paths if p.stem in wanted]
+        known = {f"{p.stem}-energy-short" if short else p.stem for p, short in cases}
+        if wanted - known:
+            parser.error(f"--select: unknown instances {sorted(wanted - known)}")
+        cases = [
+            (p, short)
+            for p, short in cases
+            if (f"{p.stem}-energy-short" if short else p.stem) in wanted
+        ]
     rows = []
-    for path in paths:
+    for path, short in cases:
         for label in args.runs.split(","):
-            row = run_one(path, label, args.time_limit, args.workers)
+            row = run_one(path, label, args.time_limit, args.workers, short)
             print(
                 f"{row['instance']:<22} {label:<17} {row['status']:<10} "
                 f"{_num(row.get('value'))} bound {_num(row.get('bound'))}",
