@@ -5,6 +5,11 @@ fresh process; reports the time to the first valid schedule, the objective after
 
     python benchmarks/scale.py --out benchmarks/results/scale/plant.csv [--seeds 1] [--power-cap]
         [--no-setups]
+    python benchmarks/scale.py --move-table 2000,5000,20000 [--power-cap] [--no-setups]
+
+`--move-table` instead times, per plant size (operations), the first schedule (the setup-aware
+batching decode), one more batching decode (a move of the setup-aware search), one LNS part
+(CP-SAT on a part, with the compaction and exact scoring) and the peak memory.
 
 `--power-cap` adds the site power cap (an energy constraint); `--no-setups` makes changeovers
 free, the size at which cpsat builds its model (with setups its circuits would need some 30
@@ -20,7 +25,8 @@ from pathlib import Path
 import pandas as pd
 from generate_plant import generate_plant  # a sibling script: run as python benchmarks/scale.py
 
-from scheduler.bench.runner import BenchSettings, parse_solvers, run_bench
+from scheduler.bench.runner import run_bench
+from scheduler.bench.settings import BenchSettings, parse_solvers
 from scheduler.bench.suites import BenchInstance
 from scheduler.io import write_json
 from scheduler.io.atomic import atomic_write
@@ -44,6 +50,61 @@ def scale_table(frame: pd.DataFrame, time_limit: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def move_table(sizes: list[int], ops: int, machines: int, cap: bool, setups: bool) -> str:
+    """Markdown: per plant size, seconds of the first schedule, of a batching decode and of an
+    LNS part (median of 5), and the peak memory of this process so far."""
+    import resource
+    import time
+
+    import numpy as np
+
+    from scheduler.core.compile import compile_instance
+    from scheduler.core.objective import Objective
+    from scheduler.core.protocol import SolveConfig
+    from solvers.heuristics.problem import make_problem, make_workspace
+    from solvers.heuristics.regroup import NOISE, rng_for, run_variant, variants
+    from solvers.lns.solver import _Search
+
+    lines = [
+        "| operations | jobs | machines | compile s | first schedule s | batching decode s "
+        "| LNS part s | makespan | peak memory MB |",
+        "|" + "---|" * 9,
+    ]
+    for n in sizes:
+        jobs = max(1, n // ops)
+        m = max(machines, 5 * ops, 5 * (jobs * ops // 400 // 5))  # about 400 ops per machine
+        plant = generate_plant(31, jobs, ops, m, 3, cap, setups)
+        tick = time.perf_counter()
+        c = compile_instance(plant)
+        compiled_s = time.perf_counter() - tick
+        p = make_problem(c, Objective.parse("makespan"))
+        w = make_workspace(p)
+        rng = rng_for(0)
+        first = next(variants(p, False))
+        tick = time.perf_counter()
+        run_variant(p, w, first, 0.0, rng)
+        first_s = time.perf_counter() - tick
+        decodes = []
+        for _ in range(3):
+            tick = time.perf_counter()
+            run_variant(p, w, first, NOISE, rng)
+            decodes.append(time.perf_counter() - tick)
+        run_variant(p, w, first, 0.0, rng)
+        config = SolveConfig(time_limit=60.0)
+        search = _Search(c, config, (w.mode.copy(), w.start.copy()), time.perf_counter(), [], 0)
+        parts = []
+        for _ in range(5):
+            tick = time.perf_counter()
+            search.step(search.size, 2.0)
+            parts.append(time.perf_counter() - tick)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        cells = [n, jobs, m, f"{compiled_s:.2f}", f"{first_s:.2f}", f"{np.median(decodes):.3f}"]
+        cells += [f"{np.median(parts):.2f}", int(search.vals[0]), f"{peak:.0f}"]
+        lines.append("| " + " | ".join(str(x) for x in cells) + " |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines) + "\n"
+
+
 def _fmt(value: object, digits: int = 2) -> str:
     if not isinstance(value, (int, float)) or value != value:
         return "–"
@@ -64,7 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--power-cap", action="store_true")
     parser.add_argument("--no-setups", action="store_true", help="free changeovers")
     parser.add_argument("--objective", default="makespan")
+    parser.add_argument("--move-table", help="comma-separated operation counts to time")
     args = parser.parse_args(argv)
+    if args.move_table:
+        sizes = [int(x) for x in args.move_table.split(",")]
+        table = move_table(sizes, args.ops, args.machines, args.power_cap, not args.no_setups)
+        table += f"\ncommand: python benchmarks/scale.py {' '.join(argv or sys.argv[1:])}\n"
+        atomic_write(args.out.with_name(args.out.stem + "-moves.md"), table)
+        print(table)
+        return 0
     settings = BenchSettings(
         solvers=parse_solvers(args.solvers),
         time_limit=args.time_limit,
