@@ -286,12 +286,22 @@ def bench_stability(args: argparse.Namespace) -> None:
                     )
                 ]  # fmt: skip
             )
+        folder = OUT / "stability"
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(folder / f"{name}.csv", table.to_csv(index=False, float_format="%.10g"))
+        atomic_write(folder / f"{name}.rows.json", json.dumps(rows[-len(variants) :]))
+    rows = [  # every instance run so far
+        row
+        for name in [*MK, *PLANTS]
+        if (OUT / "stability" / f"{name}.rows.json").exists()
+        for row in json.loads((OUT / "stability" / f"{name}.rows.json").read_text())
+    ]
     header = ["instance", "policy", "ops moved (share)", "mean shift (h)", "machines changed",
               "re-plans", "makespan (h)", "on-time rate", "productivity"]  # fmt: skip
     lines = [
         "# Rescheduling stability: right-shift vs re-optimise vs re-optimise with deviation",
         "",
-        f"Command: `{command()}`; {args.replications} replications, seed {args.seed}; the "
+        f"Last command: `{command()}`; {args.replications} replications, seed {args.seed}; the "
         f"`after-scheduling-only` plan (CP-SAT) executed under the `before` disruptions; "
         f"deviation weight {args.stability}. Stability is measured against the first plan.",
         "",
