@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 from strategies import instances
 
 from scheduler.core.errors import UnsupportedFeatureError
-from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Resource
+from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
 from scheduler.core.solve import solve
 
+# 15 to 17 kWh at 0.5 kg/kWh: a cap of 8 kg binds
+CARBON_CAPPED = Energy(carbon_intensity=Profile(((0, 0.5),)), carbon_cap_kg=8.0)
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -32,12 +34,13 @@ def _assert_same_outcome(instance: Instance, peer: str, objective: str = "makesp
 
 
 def _flexible_shop() -> Instance:
-    """Alternatives, a release, a deadline and a cross-job lag: what the baseline models."""
-    a1 = Operation("A1", (Mode("M1", 3), Mode("M2", 5)))
+    """Alternatives, a release, a deadline and a cross-job lag: what the baseline models. Every
+    mode draws 60 kW (1 kWh a tick), so the caps of the refusal tests can bind."""
+    a1 = Operation("A1", (Mode("M1", 3, 60.0), Mode("M2", 5, 60.0)))
     jobs = (
-        Job("A", (a1, Operation("A2", (Mode("M2", 4),))), release=2),
-        Job("B", (Operation("B1", (Mode("M2", 2),)),
-                  Operation("B2", (Mode("M1", 6),), predecessors=(("B1", 3), ("A1", 0)))),
+        Job("A", (a1, Operation("A2", (Mode("M2", 4, 60.0),))), release=2),
+        Job("B", (Operation("B1", (Mode("M2", 2, 60.0),)),
+                  Operation("B2", (Mode("M1", 6, 60.0),), predecessors=(("B1", 3), ("A1", 0)))),
             deadline=40),
     )  # fmt: skip
     return Instance((Machine("M1"), Machine("M2")), jobs)
@@ -62,8 +65,12 @@ def test_baseline_on_a_flexible_shop_with_lags() -> None:
         ({"setup_times": {"M2": {"x": {"y": 3}}}}, "setup times"),
         ({"resources": (Resource("R", 1),)}, "renewable resources"),
         ({"machines": (Machine("M1", unavailable=((0, 2),)), Machine("M2"))}, "unavailability"),
-        ({"energy": Energy(power_cap_kw=10.0)}, "power cap"),
-        ({"energy": Energy(carbon_cap_kg=1.0)}, "carbon cap"),
+        ({"energy": Energy(power_cap_kw=100.0)}, "power cap"),  # two ops never run together
+        # 15 to 17 kWh at 0.5 kg/kWh: a cap of 8 kg binds
+        (
+            {"energy": Energy(carbon_intensity=Profile(((0, 0.5),)), carbon_cap_kg=8.0)},
+            "carbon cap",
+        ),
         ({"objective": "weighted_tardiness"}, "objective"),
     ],
 )
@@ -106,7 +113,7 @@ def test_pyjobshop_reaches_the_cpsat_optimum(instance: Instance, objective: str)
 
 @needs_pyjobshop
 def test_pyjobshop_refuses_energy_caps_and_lexicographic_objectives() -> None:
-    capped = Instance(_flexible_shop().machines, _flexible_shop().jobs, energy=Energy(10.0))
+    capped = Instance(_flexible_shop().machines, _flexible_shop().jobs, energy=Energy(100.0))
     with pytest.raises(UnsupportedFeatureError, match="power cap"):
         solve(capped, "pyjobshop", time_limit=2, warm_start=False)
     with pytest.raises(UnsupportedFeatureError, match="lexicographic"):
