@@ -139,7 +139,10 @@ def run_solve(args: argparse.Namespace) -> int:
             reporter.close()
 
     if result.status == "infeasible" and _capped(instance):
-        result.message = "; ".join([result.message, *explain_caps(instance, args)]).lstrip("; ")
+        reasons = [
+            r for r in explain_caps(instance, args) if r[len("why: ") :] not in result.message
+        ]
+        result.message = "; ".join([result.message, *reasons]).lstrip("; ")
     write_outputs(result, args)
     if args.out_db and result.schedule is not None:
         write_plan(args.out_db, result, args.plan_id, args.plant_id)
@@ -157,15 +160,17 @@ def _capped(instance: Instance) -> bool:
 
 def explain_caps(instance: Instance, args: argparse.Namespace) -> list[str]:
     """Why the power or carbon cap makes `instance` infeasible (`scheduler.report.explain`), each
-    explaining solve limited to EXPLAIN_TIME_LIMIT seconds (or the solve's own limit)."""
-    limit = min(EXPLAIN_TIME_LIMIT, args.time_limit or EXPLAIN_TIME_LIMIT)
+    explaining solve limited to EXPLAIN_TIME_LIMIT seconds and to what is left of the
+    command's own time limit."""
 
     def solve_fn(variant: Instance, objective: str) -> Result:
+        left = time_left(args.time_limit, args.started)
         return solve_instance(
             variant,
             solver=args.solver,
             objective=objective,
-            time_limit=limit,
+            time_limit=EXPLAIN_TIME_LIMIT if left is None else min(EXPLAIN_TIME_LIMIT, left),
+            stop=args.stop,
             workers=args.workers,
             seed=args.seed,
             warm_start=args.warm_start,
