@@ -21,13 +21,16 @@ from scheduler.cli.common import (
     EXIT_NO_SCHEDULE,
     USER_ERRORS,
     one_line,
+    process_started,
     stop_on_signals,
 )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on `argv` (default: sys.argv[1:]) and return the exit code."""
-    started = time.perf_counter()  # a command's time limit counts from here
+    # a command's time limit counts from the start of its process (from this call when the
+    # command line is called in-process with explicit arguments, as tests do)
+    started = process_started() if argv is None else time.perf_counter()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(_command(argv)).parse_args(argv)
     args.started = started

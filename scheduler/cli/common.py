@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
 import signal
 import threading
 import time
@@ -24,6 +25,7 @@ EXIT_VIOLATIONS = 1
 EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_NO_SCHEDULE = 4
+MAX_STARTUP_S = 60.0  # a longer process age is not a start-up (a reused process): ignored
 SIGNAL_POLL_S = 0.1  # how long the main thread waits at a time for a solve in its worker
 T = TypeVar("T")
 # the facade's own parameters, which `--option` must not pass as solver options
@@ -168,6 +170,19 @@ def run_interruptibly(work: Callable[[], T]) -> T:
     if "error" in outcome:
         raise outcome["error"]
     return cast(T, outcome["value"])
+
+
+def process_started() -> float:
+    """The perf_counter reading at which this process started (from /proc on Linux, so the
+    interpreter's start and the imports count against a command's time limit); now when the
+    platform does not tell."""
+    try:
+        with open("/proc/self/stat") as stat, open("/proc/uptime") as uptime:
+            ticks = int(stat.read().rsplit(")", 1)[1].split()[19])  # field 22: start time
+            age = float(uptime.read().split()[0]) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.perf_counter()
+    return time.perf_counter() - (age if 0.0 < age <= MAX_STARTUP_S else 0.0)
 
 
 def time_left(time_limit: float | None, started: float, reserve: float = 0.0) -> float | None:

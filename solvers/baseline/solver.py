@@ -19,7 +19,7 @@ from scheduler.core.compile import CompiledInstance
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
 from scheduler.core.result import Progress, Result, Status, close_trajectory
 from scheduler.core.schedule import Schedule
-from solvers.cpsat.options import stop_watch
+from solvers.stopping import stop_watch
 
 NAME = "baseline"
 STATUS: dict[cp_model.CpSolverStatus, Status] = {
@@ -125,7 +125,7 @@ class BaselineSolver:
         weight = config.objective.levels[0][0][1]  # makespan=W scales the value and bound
         recorder = ProgressRecorder(config, weight)
         solver.parameters.catch_sigint_signal = False
-        with stop_watch(config.stop, solver):
+        with stop_watch(config.stop, solver.stop_search):
             status = STATUS.get(solver.solve(model, recorder), "unknown")
         result = Result(
             status=status,

@@ -5,9 +5,6 @@ a SolveConfig."""
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -27,7 +24,6 @@ OPTIONS = {
     f"(default {2_000_000:,})",
 }
 MAX_DEFAULT_WORKERS = 8
-STOP_POLL_S = 0.05  # how often a running search looks at the stop request
 MAX_SETUP_ARCS = 2_000_000  # beyond this the circuits take longer to build than to solve
 
 
@@ -77,27 +73,6 @@ def configure(solver: cp_model.CpSolver, config: SolveConfig, time_limit: float 
             params.log_to_stdout = False
             solver.log_callback = config.log
     _set_raw(solver, config.options.get("cp_sat_parameters", {}))
-
-
-@contextmanager
-def stop_watch(stop: threading.Event, solver: cp_model.CpSolver) -> Iterator[None]:
-    """Within the block, stop `solver`'s search as soon as `stop` is set (a watcher thread
-    that ends with the block)."""
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            if stop.wait(STOP_POLL_S):
-                solver.stop_search()
-                return
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        done.set()
-        watcher.join()
 
 
 def _set_raw(solver: cp_model.CpSolver, raw: dict[str, Any]) -> None:

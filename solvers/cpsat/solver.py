@@ -34,8 +34,9 @@ from solvers.cpsat.objectives import (
     integer_levels,
     level_expression,
 )
-from solvers.cpsat.options import OPTIONS, check_options, check_size, configure, stop_watch
+from solvers.cpsat.options import OPTIONS, check_options, check_size, configure
 from solvers.cpsat.terms import schedule_terms
+from solvers.stopping import stop_watch
 
 REL_TOL = 1e-9  # objective values closer than this (relative) count as equal
 
@@ -309,7 +310,7 @@ def _solve_levels(
         if i == 0:
             recorder = _Recorder(level, started, trajectory, config.on_progress)
             solver.best_bound_callback = recorder.on_bound
-        with stop_watch(config.stop, solver):
+        with stop_watch(config.stop, solver.stop_search):
             code = solver.solve(model, recorder)
         if code == cp_model.MODEL_INVALID:
             raise ModelInvalidError(f"CP-SAT rejected the model: {model.validate()}")

@@ -23,7 +23,6 @@ from scheduler.core.result import Progress, Result, close_trajectory
 from scheduler.core.schedule import Schedule
 from scheduler.core.terms import STABILITY_TERMS, TERMS
 from solvers.cpsat.energy_blocks import power_scale
-from solvers.cpsat.options import stop_watch
 from solvers.heuristics import HeuristicSolver
 from solvers.heuristics.decode import APPEND, STATIC, decode
 from solvers.heuristics.evaluate import N_TERMS, relative_delta, score, violation
@@ -37,6 +36,7 @@ from solvers.heuristics.problem import (
 )
 from solvers.heuristics.warmup import kernels_ready
 from solvers.lns.submodel import build, neighbourhood
+from solvers.stopping import stop_watch
 
 OPTIONS = {
     "part_size": "int > 0: operations freed per neighbourhood at first (default 40; adapts)",
@@ -270,7 +270,7 @@ class _Search:
         solver.parameters.random_seed = int(self.rng.integers(1 << 30))
         solver.parameters.catch_sigint_signal = False
         tick = time.perf_counter()
-        with stop_watch(self.config.stop, solver):
+        with stop_watch(self.config.stop, solver.stop_search):
             code = solver.solve(sm.model)
         took = time.perf_counter() - tick
         if code == cp_model.OPTIMAL and took < limit / 4:

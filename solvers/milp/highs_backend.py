@@ -23,8 +23,8 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from scheduler.core.protocol import SolveConfig
 from scheduler.core.result import Progress
 from solvers.milp.model import Outcome
+from solvers.stopping import stop_watch
 
-STOP_POLL_S = 0.05  # how often the watcher looks at config.stop
 LEVEL_TOL = 1e-6  # a level held at its value v may reach v + LEVEL_TOL * max(1, |v|)
 SENSES = {0: (0, 0), 1: (-math.inf, 0), -1: (0, math.inf)}  # mixed-form row sense -> bounds
 
@@ -40,27 +40,6 @@ def _silent_stdout() -> Iterator[None]:
     finally:
         os.dup2(saved, 1)
         os.close(saved)
-
-
-@contextlib.contextmanager
-def _stop_watch(stop: threading.Event, h: highspy.Highs) -> Iterator[None]:
-    """Within the block, cancel HiGHS's search (it keeps its incumbent) as soon as `stop` is
-    set: Ctrl-C and SIGTERM on the command line, or a caller's own reason."""
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            if stop.wait(STOP_POLL_S):
-                h.cancelSolve()
-                return
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        done.set()
-        watcher.join()
 
 
 class _Recorder:
@@ -162,7 +141,7 @@ def solve_highs(
         if level == 0:
             h.cbMipImprovingSolution += recorder.improving
             h.cbMipInterrupt += recorder.interrupt
-        with _stop_watch(config.stop, h):
+        with stop_watch(config.stop, h.cancelSolve):
             _run(h, costs[level], float(repn.c_offset[level]), time.perf_counter())
         if level == 0:
             h.cbMipImprovingSolution -= recorder.improving

@@ -22,8 +22,8 @@ from scheduler.core.protocol import FEATURES, Capabilities, SolveConfig, check_s
 from scheduler.core.result import Result, close_trajectory
 from scheduler.core.schedule import Schedule
 from solvers.baseline.solver import STATUS, ProgressRecorder
-from solvers.cpsat.options import stop_watch
 from solvers.pyjobshop_peer.adapter import TERM_WEIGHTS, build_model, refuse_unsupported
+from solvers.stopping import stop_watch
 
 NAME = "pyjobshop"
 INSTALL_HINT = "pip install .[peers]  (or: pip install 'prodsched[peers]')"
@@ -65,7 +65,7 @@ class PyJobShopSolver:
         solver.parameters.random_seed = config.seed
         recorder = ProgressRecorder(config)
         solver.parameters.catch_sigint_signal = False
-        with stop_watch(config.stop, solver):
+        with stop_watch(config.stop, solver.stop_search):
             code = solver.solve(wrapped.model, recorder)
         result = Result(status=STATUS.get(code, "unknown"), solver=NAME)
         result.trajectory = recorder.trajectory
