@@ -7,6 +7,7 @@ power cap in the model's own integer units, so the hint is feasible for the mode
 from __future__ import annotations
 
 import bisect
+import heapq
 
 import numpy as np
 
@@ -204,12 +205,13 @@ def _list_schedule(
     ready = c.op_release.tolist()
     waiting = np.diff(c.pred_ptr).tolist()
     latest_end = latest.tolist()
-    candidates = [o for o in range(c.n_ops) if waiting[o] == 0]
+    queue = [(ready[o], o) for o in range(c.n_ops) if waiting[o] == 0]  # a heap: ready first
+    heapq.heapify(queue)
     emitted = 0.0
-    while candidates:
-        candidates.sort(key=lambda o: ready[o])
+    while queue:
+        firsts = [heapq.heappop(queue) for _ in range(min(CANDIDATES, len(queue)))]
         best = None
-        for o in candidates[:CANDIDATES]:
+        for _, o in firsts:
             for k in modes[o]:
                 t = plan.earliest_start(o, k, ready[o])
                 end = t + plan.duration[k]
@@ -222,7 +224,9 @@ def _list_schedule(
             k, t = _cleanest(plan, carbon, o, (k, t), modes[o], ready[o], latest_end[o], slack)
             end = t + plan.duration[k]
             emitted += carbon.of(k, t)
-        candidates.remove(o)
+        for item in firsts:
+            if item[1] != o:
+                heapq.heappush(queue, item)
         mode[o], start[o] = k, t
         plan.place(o, k, t)
         for i in range(c.succ_ptr[o], c.succ_ptr[o + 1]):
@@ -230,5 +234,5 @@ def _list_schedule(
             ready[s] = max(ready[s], end + int(c.succ_lag[i]))
             waiting[s] -= 1
             if waiting[s] == 0:
-                candidates.append(s)
+                heapq.heappush(queue, (ready[s], s))
     return mode, start, emitted
