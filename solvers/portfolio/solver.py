@@ -7,6 +7,11 @@ Policy (see DESIGN.md section 11, "The default solve"):
   install) CP-SAT runs;
 - a part keeps the cores while it improves; after `patience` seconds without a better
   schedule it hands over to the other part, warm-started from the best schedule so far;
+- a part whose turn improved nothing waits longer for its next: the other part's patience
+  doubles (so CP-SAT, which on large job shops improves nothing in its turns, takes a
+  geometrically shrinking share, while on small instances it keeps its turns);
+- each turn of a part has a seed of its own (a search restarted from an unchanged best
+  schedule with the same seed would retrace its path);
 - CP-SAT proving optimality, or a schedule meeting the lower bound of every level, ends the
   solve; so do the time limit and a stop request (Ctrl-C);
 - a part that refuses the instance (an unsupported feature) is dropped with one log line and
@@ -34,6 +39,7 @@ from solvers.lns import LnsSolver
 
 PATIENCE_SHARE = 0.2  # of the time limit a part may go without improving before handing over
 PATIENCE_MIN_S = 1.0
+SEED_STEP = 104_729  # between the seeds of a part's successive turns
 UNLIMITED_PATIENCE_S = 10.0  # the patience when there is no time limit
 WATCH_S = 0.05  # how often the watcher looks at the clock and the stop request
 CPSAT_MAX_OPS = 4_000  # past this, CP-SAT's set-up alone (list-schedule hint, model, checks)
@@ -147,9 +153,11 @@ class AutoSolver:
         if compiled.n_ops > CPSAT_MAX_OPS and any(p.name == CpSatSolver.name for p in parts):
             parts = [LnsSolver() if p.name == CpSatSolver.name else p for p in parts]
             run.notes.append(f"lns instead of cpsat on {compiled.n_ops:,} operations")
-        patience = (
+        base = (
             UNLIMITED_PATIENCE_S if limit is None else max(PATIENCE_MIN_S, PATIENCE_SHARE * limit)
         )
+        patience: dict[str, float] = {}
+        turns: dict[str, int] = {}
         turn = 0
         while parts and not run.over() and (limit is not None or turn < len(parts)):
             part = parts[turn % len(parts)]
@@ -161,8 +169,10 @@ class AutoSolver:
                 if KERNELS_NOTE not in run.notes:
                     run.notes.append(KERNELS_NOTE)
             before = run.best
+            turns[part.name] = turns.get(part.name, -1) + 1
             part_config = replace(
                 config,
+                seed=config.seed + SEED_STEP * turns[part.name],
                 time_limit=run.left(),
                 warm_start=run.best.schedule if run.best is not None else config.warm_start,
                 on_progress=run.progress,
@@ -170,7 +180,12 @@ class AutoSolver:
             )
             try:
                 result = _run_part(
-                    part, compiled, part_config, run, patience if len(parts) > 1 else None, until
+                    part,
+                    compiled,
+                    part_config,
+                    run,
+                    patience.get(part.name, base) if len(parts) > 1 else None,
+                    until,
                 )
             except UnsupportedFeatureError as refusal:
                 run.notes.append(f"{part.name} refused the instance ({refusal})")
@@ -184,6 +199,10 @@ class AutoSolver:
                 parts.remove(part)
                 continue
             run.offer(result)
+            if run.best is before and until is None:
+                for other in parts:  # it gave nothing: the others wait longer before its turn
+                    if other is not part:
+                        patience[other.name] = 2 * patience.get(other.name, base)
             if len(parts) == 1 and run.best is before:
                 break  # the one part left has nothing more to give
         return _result(run)

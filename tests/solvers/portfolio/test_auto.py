@@ -11,7 +11,10 @@ from paths import INSTANCES
 import scheduler
 import solvers.cpsat.options
 from scheduler.core import compile as compile_module
+from scheduler.core.compile import CompiledInstance
 from scheduler.core.model import Instance, Job, Machine, Mode, Operation
+from scheduler.core.protocol import SolveConfig
+from scheduler.core.result import Result
 from scheduler.core.solve import DEFAULT_SOLVER
 from scheduler.io import load
 from solvers.portfolio import AutoSolver
@@ -105,3 +108,34 @@ def test_a_schedule_at_the_lower_bound_ends_the_search_early() -> None:
 def test_auto_declares_everything_its_parts_model() -> None:
     caps = AutoSolver.capabilities
     assert "setups" in caps.features and "carbon" in caps.terms and caps.lexicographic
+
+
+class _Idle:
+    """A part that finds nothing: it waits for its stop and records its turns."""
+
+    capabilities = AutoSolver.capabilities
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.turns: list[tuple[int, float]] = []  # (seed, seconds)
+
+    def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
+        started = time.perf_counter()
+        config.stop.wait(config.time_limit)
+        self.turns.append((config.seed, time.perf_counter() - started))
+        return Result("unknown", self.name)
+
+
+def test_a_fruitless_turn_doubles_the_others_patience_and_turns_get_new_seeds() -> None:
+    """Patience max(1 s, 20 % of 4 s) = 1 s: turns of 1 s, then 2 s after the first fruitless
+    turn of the other part; each turn of a part has a seed of its own."""
+    auto = AutoSolver()
+    first, second = _Idle("first"), _Idle("second")
+    auto.parts = [first, second]
+    compiled = scheduler.compile_instance(load(INSTANCES / "jssp" / "ft06.txt"))
+    auto.solve(compiled, SolveConfig(time_limit=4.0, seed=5))
+    (seed_a, long_a), *_ = first.turns
+    (seed_b, long_b), *_ = second.turns
+    assert 0.9 <= long_a <= 1.4 and 1.9 <= long_b <= 2.4
+    seeds = [seed for seed, _ in first.turns]
+    assert seed_a == seed_b == 5 and len(first.turns) == 2 and len(set(seeds)) == 2
