@@ -1,5 +1,5 @@
 """`python -m scheduler`: the same command line as the `scheduler` console script."""
 
-from scheduler.cli import main
+from scheduler.cli import run
 
-raise SystemExit(main())
+run()

@@ -1,0 +1,44 @@
+"""How the command line's process ends (`scheduler.cli.leave`)."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+
+import pytest
+
+from scheduler.cli import leave
+
+
+class _Ended(Exception):
+    """Raised in place of os._exit, carrying its code."""
+
+
+def test_a_busy_daemon_thread_does_not_hold_up_the_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a daemon thread at work (the kernels compiling), the exit handlers run and the
+    process ends at once with the code, not after interpreter finalisation."""
+
+    def ended(code: int) -> None:
+        raise _Ended(code)
+
+    ran: list[str] = []
+    monkeypatch.setattr(os, "_exit", ended)
+    monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: ran.append("handlers"))
+    release = threading.Event()
+    busy = threading.Thread(target=release.wait, daemon=True)
+    busy.start()
+    try:
+        with pytest.raises(_Ended) as exit_:
+            leave(3)
+    finally:
+        release.set()
+        busy.join()
+    assert exit_.value.args == (3,) and ran == ["handlers"]
+
+
+def test_without_daemon_threads_the_exit_is_the_usual_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(threading, "enumerate", lambda: [threading.main_thread()])
+    with pytest.raises(SystemExit) as exit_:
+        leave(4)
+    assert exit_.value.code == 4
