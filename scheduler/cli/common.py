@@ -1,6 +1,7 @@
-"""What every sub-command shares: exit codes, the bad-input error, argument types, solver
-options from `--option`, output path checks, number formatting, and the clock and signals of
-a command (its time limit counts from its start; Ctrl-C and SIGTERM end a solve cleanly)."""
+"""What every sub-command shares: exit codes, the bad-input error, argument types, the flags
+of a command that runs a solver, solver options from `--option`, output path checks, number
+formatting, and the clock and signals of a command (its time limit counts from its start;
+Ctrl-C and SIGTERM end a solve cleanly)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,33 @@ def add_format(parser: argparse.ArgumentParser) -> None:
         choices=tuple(READERS),
         help="instance format (default: from the suffix: .json, .jss/.txt, .fjs)",
     )
+
+
+def add_run_options(
+    parser: argparse.ArgumentParser,
+    *,
+    time_limit_help: str,
+    workers_help: str,
+    warm_start_help: str | None = None,
+    option_help: str | None = None,
+) -> None:
+    """The flags of a command that runs a solver, in this order: `--time-limit`, `--workers`,
+    `--seed`, and where their help is given `--warm-start` and `--option` (as read by
+    `solver_options`); one definition so the commands parse them alike."""
+    parser.add_argument("--time-limit", type=positive(float), metavar="S", help=time_limit_help)
+    parser.add_argument("--workers", type=positive(int), metavar="N", help=workers_help)
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
+    if warm_start_help is not None:
+        parser.add_argument(
+            "--warm-start",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help=warm_start_help,
+        )
+    if option_help is not None:
+        parser.add_argument(
+            "--option", action="append", default=[], metavar="KEY=VALUE", help=option_help
+        )
 
 
 def solver_options(pairs: Sequence[str], rule: str | None) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from scheduler.cli.common import (
     EXIT_SOLVED,
     BadInput,
     add_format,
+    add_run_options,
     check_outputs,
     image_format_check,
     positive,
@@ -37,16 +38,11 @@ def add_parser(commands: Any) -> None:
         "--points", type=positive(int), default=8, metavar="N", help="solves (default: 8)"
     )
     front.add_argument("--solver", default="cpsat", help="registered solver (default: cpsat)")
-    front.add_argument(
-        "--time-limit", type=positive(float), metavar="S", help="seconds for the whole curve"
-    )
-    front.add_argument("--workers", type=positive(int), metavar="N", help="search workers")
-    front.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
-    front.add_argument(
-        "--warm-start",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="run the heuristic before each extreme and hint its schedule (default: on)",
+    add_run_options(
+        front,
+        time_limit_help="seconds for the whole curve",
+        workers_help="search workers",
+        warm_start_help="run the heuristic before each extreme and hint its schedule (default: on)",
     )
     front.add_argument("--out", type=Path, metavar="CSV", help="write the points here")
     front.add_argument("--plot", type=Path, metavar="IMAGE", help="draw the curve (.png...)")

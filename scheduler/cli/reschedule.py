@@ -16,8 +16,8 @@ from scheduler.cli.common import (
     EXIT_SOLVED,
     BadInput,
     add_format,
+    add_run_options,
     check_outputs,
-    positive,
     solver_options,
 )
 from scheduler.cli.summary import ProgressReporter, describe
@@ -74,11 +74,11 @@ def add_parser(commands: Any) -> None:
         help="right_shift: push the old plan later (no solver); reoptimize (default): solve "
         "the rest, warm-started from the right shift",
     )
-    re.add_argument("--time-limit", type=positive(float), metavar="S", help="seconds")
-    re.add_argument("--workers", type=positive(int), metavar="N", help="parallel search workers")
-    re.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
-    re.add_argument(
-        "--option", action="append", default=[], metavar="KEY=VALUE", help="solver option"
+    add_run_options(
+        re,
+        time_limit_help="seconds",
+        workers_help="parallel search workers",
+        option_help="solver option",
     )
     re.add_argument("--out", type=Path, metavar="CSV", help="write the new schedule CSV here")
     re.add_argument(

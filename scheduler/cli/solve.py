@@ -16,9 +16,9 @@ from scheduler.cli.common import (
     EXIT_SOLVED,
     BadInput,
     add_format,
+    add_run_options,
     check_outputs,
     image_format_check,
-    positive,
     run_interruptibly,
     solver_options,
     time_left,
@@ -60,23 +60,12 @@ def add_parser(commands: Any) -> None:
         help="a term, a weighted sum 'makespan=1,energy_cost=0.2' or a lexicographic order "
         "'makespan>carbon' (default: makespan)",
     )
-    solve.add_argument(
-        "--time-limit", type=positive(float), metavar="S", help="seconds (default: none)"
-    )
-    solve.add_argument("--workers", type=positive(int), metavar="N", help="parallel search workers")
-    solve.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
-    solve.add_argument(
-        "--warm-start",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="run the heuristic first and hint its schedule (default: on)",
-    )
-    solve.add_argument(
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="solver-specific option, repeatable; VALUE is read as JSON when it parses "
+    add_run_options(
+        solve,
+        time_limit_help="seconds (default: none)",
+        workers_help="parallel search workers",
+        warm_start_help="run the heuristic first and hint its schedule (default: on)",
+        option_help="solver-specific option, repeatable; VALUE is read as JSON when it parses "
         "(3, 0.5, true, {...}), as text otherwise",
     )
     solve.add_argument("--rule", help="dispatching rule of the heuristic (same as --option rule=)")
