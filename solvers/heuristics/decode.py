@@ -309,19 +309,25 @@ def decode(
     # -- part: mode choice
     def place_op(o: int) -> tuple[int, int]:
         """(mode, start) of op o: its assigned mode, else the mode finishing first (ties: less
-        energy) or using least energy (ties: finishing first); (-1, -1) if none fits."""
+        energy) or using least energy (ties: finishing first), after the least price at its
+        start when `p.mode_by_price`; (-1, -1) if none fits."""
         lo, hi = p.mode_ptr[o], p.mode_ptr[o + 1]
         if assign[o] >= 0:
             lo, hi = assign[o], assign[o] + 1
-        best_k, best_s, best_e, best_kwh = -1, -1, 0, 0.0
+        best_k, best_s, best_e, best_kwh, best_c = -1, -1, 0, 0.0, 0.0
         for k in range(lo, hi):
             s = place_mode(o, k)
             if s < 0:
                 continue
             e = s + p.mode_duration[k]
             kwh = p.mode_kwh[k]
-            if best_k < 0 or preferred(least_energy, e, kwh, best_e, best_kwh):
-                best_k, best_s, best_e, best_kwh = k, s, e, kwh
+            cost = price(k, s) if p.mode_by_price else 0.0
+            if (
+                best_k < 0
+                or cost < best_c
+                or (cost == best_c and preferred(least_energy, e, kwh, best_e, best_kwh))
+            ):
+                best_k, best_s, best_e, best_kwh, best_c = k, s, e, kwh, cost
         return best_k, best_s
 
     # -- part: eligible ops

@@ -86,6 +86,7 @@ class Problem(NamedTuple):
     price_tariff: float  # weight of the tariff in the energy-aware placement's price
     price_carbon: float  # weight of the carbon intensity in that price
     hungry_kw: float  # ops drawing at least this much power are deferred by the energy rule
+    mode_by_price: bool  # the machine selection takes the mode of least price at its start
     atc_scale: float  # k x mean shortest duration, the look-ahead of ATC
     ref_start: np.ndarray  # the `deviation` term's reference plan: start, -1 where none
     ref_machine: np.ndarray  # machine in the reference plan (-1: none)
@@ -285,6 +286,7 @@ def make_problem(
         price_tariff=float(price_tariff),
         price_carbon=float(price_carbon),
         hungry_kw=hungry_kw,
+        mode_by_price=False,
         atc_scale=float(max(2.0 * pmin.mean(), 1.0)) if c.n_ops else 1.0,
         ref_start=_i64(reference.start),
         ref_machine=_i64(reference.machine),

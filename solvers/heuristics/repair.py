@@ -1,10 +1,21 @@
 """Feasibility repair for the carbon cap. The dispatching rules aim at time and price, so on a
-tight cap every rule schedule may emit too much. The repair decodes again with the least-carbon
-choices first: every operation in its mode of least energy (or the machine selection by least
-energy), every operation that draws power deferred to the start of least carbon intensity up to
-its deadline or the horizon (due dates are soft, so they do not hold a deferral back), priced
-by carbon alone. When a plan that places each operation at its cleanest feasible start in
-turn meets the cap, one of these decodes finds it."""
+tight cap every rule schedule may emit too much. The repair decodes least-carbon serial plans
+(the serial scheme of `decode` on the variant `carbon_problem`): the operations taken one at
+a time in the order of a repair rule, each placed at its (mode, start) of least carbon (ties:
+less energy, then the earlier end) among its candidate starts, which meet every hard limit
+the decoder keeps (precedences, machines, setups, windows, resources, power cap): the
+earliest feasible start at or after its ready time, and at or after each step start b and
+b - d of the carbon intensity (d: its duration) up to its latest deferred start: the
+deferral horizon H (its job's deadline when earlier) less its shortest remaining path, and
+no later than its own deadline and a given horizon allow.
+
+Deferring each operation as far as the horizon can crowd the clean periods its successors
+need, so H takes each time a rise of the intensity closes a clean period between the longest
+release plus remaining path and the horizon (at most MAX_HORIZONS, evenly picked), then the
+horizon; the modes are either chosen so or each operation's least-energy mode. Guarantee:
+when one of these plans meets the cap and every deadline, the heuristic returns a schedule
+(`solver._repair` offers them, tightest H first, until one does, unless the solve runs out
+of time or is stopped first)."""
 
 from __future__ import annotations
 
@@ -16,18 +27,33 @@ from solvers.heuristics.decode import ENERGY, FIFO, SPT, decode
 from solvers.heuristics.problem import SERIAL, Problem, Workspace
 
 REPAIR_RULES = (ENERGY, SPT, FIFO)  # most work left first, shortest first, first come
+MAX_HORIZONS = 12  # deferral horizons tried at most (the horizon itself always among them)
 
 
-def carbon_problem(p: Problem) -> Problem:
-    """`p` as the carbon-first decodes see it: the price is the carbon intensity alone, every
-    operation drawing power may be deferred, up to its deadline or the horizon."""
+def carbon_problem(p: Problem, until: int) -> Problem:
+    """`p` as the least-carbon plans see it: the price is the carbon intensity alone and
+    chooses the mode, every operation drawing power may be deferred until `until` (or its
+    job's deadline when earlier) less its shortest remaining path."""
+    due = np.where(p.job_deadline >= 0, np.minimum(p.job_deadline, until), until)
     return p._replace(
         price_tariff=0.0,
         price_carbon=1.0,
         hungry_kw=0.0,
-        defer_to_horizon=True,
-        job_due=np.full(p.n_jobs, -1, dtype=np.int64),
+        mode_by_price=True,
+        job_due=due.astype(np.int64),
     )
+
+
+def deferral_horizons(p: Problem) -> np.ndarray:
+    """The deferral horizons to try, ascending: each time in [the longest release plus
+    remaining path, the horizon) where the carbon intensity rises (a clean period ends), at
+    most MAX_HORIZONS - 1 of them evenly picked, then the horizon."""
+    rises = p.carbon_start[1:][np.diff(p.carbon_value) > 0]
+    lower = int((p.op_release + p.op_tail).max()) if p.n_ops else 0
+    rises = rises[(rises >= lower) & (rises < p.horizon)]
+    if rises.size >= MAX_HORIZONS:
+        rises = rises[np.linspace(0, rises.size - 1, MAX_HORIZONS - 1).round().astype(np.int64)]
+    return np.append(rises, p.horizon).astype(np.int64)
 
 
 def least_energy_modes(p: Problem) -> np.ndarray:
@@ -40,13 +66,16 @@ def least_energy_modes(p: Problem) -> np.ndarray:
 
 
 def carbon_plans(p: Problem, w: Workspace) -> Iterator[tuple[float, np.ndarray, np.ndarray, bool]]:
-    """Decode the carbon-first plans into `w` one after another, yielding after each its
-    violation (under `p`'s hard limits, which the variant keeps), the modes it fixed (-1: the
-    machine selection chose), its deferral flags and machine selection, for replay by `p`."""
-    variant = carbon_problem(p)
+    """Decode the least-carbon plans into `w` one after another, tightest deferral horizon
+    first, yielding after each its violation (under `p`'s hard limits, which the variant
+    keeps), the modes it fixed (-1: the machine selection chose), its deferral flags and
+    machine selection, for replay by `p`."""
     defer = np.ones(p.n_ops, dtype=np.bool_)  # (an op drawing no power is never deferred)
     no_prio = np.zeros(p.n_ops)
-    for assign, least in ((least_energy_modes(p), True), (np.full(p.n_ops, -1), True)):
-        for rule in REPAIR_RULES:
-            viol = decode(variant, w, SERIAL, rule, no_prio, assign, least, defer, 0)
-            yield viol, assign, defer, least
+    modes = (np.full(p.n_ops, -1, dtype=np.int64), least_energy_modes(p))
+    for until in deferral_horizons(p):
+        variant = carbon_problem(p, int(until))
+        for assign in modes:
+            for rule in REPAIR_RULES:
+                viol = decode(variant, w, SERIAL, rule, no_prio, assign, True, defer, 0)
+                yield viol, assign, defer, True

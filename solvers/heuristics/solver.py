@@ -205,11 +205,14 @@ def _construct(run: _Run, opts: HeuristicOptions) -> None:
 
 
 def _repair(run: _Run) -> None:
-    """Offer the carbon-first plans of `solvers.heuristics.repair` (no rule schedule met
-    the carbon cap)."""
+    """Offer the least-carbon plans of `solvers.heuristics.repair` (no rule schedule met
+    the carbon cap) until one meets every hard limit or the solve is over."""
     w = make_workspace(run.p)
     for viol, assign, defer, least in carbon_plans(run.p, w):
         _offer_decoded(run, w, viol, assign, defer, least, "carbon repair")
+        best = run.best
+        if (best is not None and best.viol == 0) or run.finished():
+            return
 
 
 def _search(run: _Run, opts: HeuristicOptions, seed: int) -> int:

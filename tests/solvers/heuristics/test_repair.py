@@ -7,18 +7,23 @@ import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from paths import INSTANCES
 from strategies import instances
 
 import scheduler
 from scheduler.core.compile import compile_instance
-from scheduler.core.model import Instance, Profile
+from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile
 from scheduler.core.objective import Objective
-from scheduler.io import load
-from solvers.heuristics.problem import make_problem
-from solvers.heuristics.repair import carbon_problem, least_energy_modes
+from scheduler.io import load, read_json
+from solvers.heuristics.problem import Problem, make_problem, make_workspace
+from solvers.heuristics.repair import (
+    carbon_plans,
+    carbon_problem,
+    deferral_horizons,
+    least_energy_modes,
+)
 from solvers.heuristics.solver import _next_chunk
 
 INTENSITIES = (0.05, 0.1, 0.3, 0.6)
@@ -30,20 +35,116 @@ def _with_carbon(instance: Instance, values: list[float], cap: float | None) -> 
     return dataclasses.replace(instance, energy=energy)
 
 
-# derandomized: the repair does not yet guarantee a schedule on every such instance (random
-# runs found rare misses; a serial least-carbon plan as the last resort is open in issue 10),
-# so the suite checks a fixed set of examples rather than fail at random
+# a random instance the repair missed before its deferral horizons (cap 0.0504 kg, least
+# carbon 0.0363): deferring J1-0 to the cleanest period pushed J2-0 past its end
+CROWDED = read_json(
+    {
+        "name": "random",
+        "machines": [
+            {"id": "M0", "idle_power_kw": 1.5, "unavailable": [[0, 4], [12, 15]]},
+            {"id": "M1", "unavailable": [[1, 4], [3, 6]]},
+            {"id": "M2", "unavailable": [[20, 22]]},
+            {"id": "M3", "unavailable": [[1, 4]]},
+        ],
+        "jobs": [
+            {
+                "id": "J0",
+                "operations": [
+                    {
+                        "id": "J0-0",
+                        "family": "C",
+                        "modes": [
+                            {"machine": "M3", "duration": 3},
+                            {"machine": "M3", "duration": 3, "power_kw": 2},
+                        ],
+                    },
+                    {
+                        "id": "J0-1",
+                        "family": "C",
+                        "modes": [{"machine": "M3", "duration": 5, "power_kw": 2}],
+                    },
+                    {
+                        "id": "J0-2",
+                        "family": "A",
+                        "modes": [
+                            {"machine": "M1", "duration": 4},
+                            {"machine": "M0", "duration": 5, "power_kw": 2},
+                        ],
+                    },
+                ],
+            },
+            {
+                "id": "J1",
+                "release": 6,
+                "due": 7,
+                "weight": 2,
+                "operations": [
+                    {
+                        "id": "J1-0",
+                        "predecessors": [["J0-0", 3], ["J0-2", 1]],
+                        "modes": [
+                            {"machine": "M0", "duration": 4, "power_kw": 2},
+                            {"machine": "M1", "duration": 4, "power_kw": 2},
+                        ],
+                    }
+                ],
+            },
+            {
+                "id": "J2",
+                "release": 4,
+                "due": 22,
+                "weight": 3,
+                "operations": [
+                    {
+                        "id": "J2-0",
+                        "predecessors": ["J0-0", "J1-0"],
+                        "modes": [{"machine": "M2", "duration": 6, "power_kw": 2}],
+                    }
+                ],
+            },
+            {
+                "id": "J3",
+                "release": 2,
+                "due": 7,
+                "weight": 3,
+                "operations": [
+                    {
+                        "id": "J3-0",
+                        "family": "C",
+                        "modes": [
+                            {"machine": "M3", "duration": 2, "power_kw": 5.5},
+                            {"machine": "M1", "duration": 5},
+                            {"machine": "M0", "duration": 4},
+                        ],
+                    },
+                    {
+                        "id": "J3-1",
+                        "family": "C",
+                        "predecessors": [["J3-0", 1], "J0-2"],
+                        "modes": [
+                            {"machine": "M3", "duration": 6, "power_kw": 2},
+                            {"machine": "M1", "duration": 4, "power_kw": 5.5},
+                            {"machine": "M1", "duration": 1, "power_kw": 5.5},
+                        ],
+                    },
+                ],
+            },
+        ],
+    }
+)
+
+
 @settings(
-    max_examples=10,
+    max_examples=12,
     deadline=None,
-    derandomize=True,
-    database=None,
+    database=None,  # a rare miss found at random is kept as an @example instead
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(
     instance=instances(deadlines=False, horizon=False),
     values=st.lists(st.sampled_from(INTENSITIES), min_size=2, max_size=4),
 )
+@example(instance=CROWDED, values=[0.1, 0.6, 0.05, 0.6])
 def test_a_cap_near_the_least_carbon_gets_a_schedule(instance: Instance, values: list) -> None:
     """A carbon cap a tenth of the way from the least achievable carbon (cpsat, proven) to the
     carbon of a makespan-optimal plan: the heuristic, a fixed move budget and no time limit,
@@ -59,16 +160,55 @@ def test_a_cap_near_the_least_carbon_gets_a_schedule(instance: Instance, values:
     assert result.schedule is not None, result.message
 
 
-def test_the_carbon_variant_defers_every_op_by_carbon_alone() -> None:
+def _hourly(jobs: tuple[Job, ...], machines: int, cap: float, horizon: int) -> Problem:
+    """The kernel arrays of `jobs` on machines M0.. in hour ticks (kg = kW x h x intensity),
+    the intensity 0.1, 0.6, 0.05, 0.6 for 8 h each (period 32) and a carbon cap."""
+    steps = ((0, 0.1), (8, 0.6), (16, 0.05), (24, 0.6))
+    energy = Energy(carbon_intensity=Profile(steps, period=32), carbon_cap_kg=cap)
+    ids = tuple(Machine(f"M{m}") for m in range(machines))
+    instance = Instance(ids, jobs, time_unit_minutes=60, horizon=horizon, energy=energy)
+    return make_problem(compile_instance(instance), Objective.parse("makespan"))
+
+
+def _meeting_the_cap(p: Problem) -> list[bool]:
+    """Per plan of the repair, in its order, whether it meets the carbon cap."""
+    w = make_workspace(p)
+    return [viol == 0 for viol, *_ in carbon_plans(p, w)]
+
+
+def test_the_variant_prices_defers_and_chooses_modes_by_carbon_alone() -> None:
     instance = load(INSTANCES / "energy" / "mk01-energy-week.json")
     p = make_problem(compile_instance(instance), Objective.parse("makespan"))
-    variant = carbon_problem(p)
+    variant = carbon_problem(p, 100)
     assert (variant.price_tariff, variant.price_carbon, variant.hungry_kw) == (0.0, 1.0, 0.0)
-    assert variant.defer_to_horizon and (variant.job_due == -1).all()
+    assert variant.mode_by_price and not p.mode_by_price
+    deadline = np.where(p.job_deadline >= 0, p.job_deadline, 100)
+    assert (variant.job_due == deadline.clip(max=100)).all()
     modes = least_energy_modes(p)
     for o in range(p.n_ops):
         kwh = p.mode_kwh[p.mode_ptr[o] : p.mode_ptr[o + 1]]
         assert p.mode_kwh[modes[o]] == kwh.min()
+
+
+def test_a_tighter_deferral_horizon_leaves_the_clean_period_to_the_successor() -> None:
+    """A (4 h) then B (6 h), 2 kW each, released at 26, horizon 60: deferred as far as the
+    horizon allows, A takes 48-52 (0.05) and B 52-58, a third dirty (3.2 kg); with the
+    deferral horizon 56 (where the intensity rises) A takes 32-36 (0.1), B 48-54 (1.4 kg)."""
+    ops = tuple(Operation(f"J0-{i}", (Mode("M0", d, power_kw=2.0),)) for i, d in enumerate((4, 6)))
+    p = _hourly((Job("J0", ops, release=26),), 1, 2.0, 60)
+    assert deferral_horizons(p).tolist() == [40, 56, 60]
+    met = np.array(_meeting_the_cap(p)).reshape(3, -1)  # per horizon, its plans
+    assert met.tolist() == [[False] * 6, [True] * 6, [False] * 6]
+
+
+def test_the_mode_of_least_carbon_beats_the_mode_of_least_energy() -> None:
+    """One op, horizon 24: 10 h at 2 kW (least energy) cannot avoid 2 dirty hours (3.2 kg at
+    best), 8 h at 3 kW fits 16-24 (1.2 kg): only the least-carbon mode meets a 2 kg cap."""
+    op = Operation("J0-0", (Mode("M0", 10, power_kw=2.0), Mode("M1", 8, power_kw=3.0)))
+    p = _hourly((Job("J0", (op,)),), 2, 2.0, 24)
+    w = make_workspace(p)
+    met = [assign[0] for viol, assign, *_ in carbon_plans(p, w) if viol == 0]
+    assert met and all(fixed == -1 for fixed in met)  # never with the least-energy mode
 
 
 def test_a_move_budget_gives_the_same_plan_run_after_run() -> None:
