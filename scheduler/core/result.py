@@ -81,3 +81,32 @@ class Result:
             "message": self.message,
             "trajectory": [[p.time_s, p.objective, p.bound] for p in self.trajectory],
         }
+
+
+def solution_result(
+    status: Status,
+    solver: str,
+    schedule: Schedule,
+    values: list[float],
+    bound: float | None,
+    wall_time_s: float,
+    trajectory: list[Progress],
+    message: str,
+) -> Result:
+    """The Result of a model solver's best `schedule` with its exact objective `values` (one a
+    level): the bound is lowered to the objective where the model's bound passes it (model
+    rounding) or the status is optimal, and the anytime curve ends at what the Result says."""
+    if status == "optimal" or (bound is not None and bound > values[0]):
+        bound = values[0]
+    close_trajectory(trajectory, wall_time_s, values[0], bound)
+    return Result(
+        status,
+        solver,
+        schedule=schedule,
+        objective=values[0],
+        bound=bound,
+        wall_time_s=wall_time_s,
+        trajectory=trajectory,
+        objectives=values,
+        message=message,
+    )

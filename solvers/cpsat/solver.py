@@ -16,7 +16,7 @@ from scheduler.core.bounds import level_bounds
 from scheduler.core.compile import CompiledInstance, ReferencePlan, compile_reference
 from scheduler.core.objective import parse_bounds
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
-from scheduler.core.result import Progress, Result, Status, close_trajectory
+from scheduler.core.result import Progress, Result, Status, solution_result
 from scheduler.core.schedule import Schedule
 from scheduler.core.terms import TERMS
 from scheduler.core.validate import validate
@@ -182,20 +182,10 @@ class CpSatSolver:
             elapsed = time.perf_counter() - started
             return Result(status, self.name, bound=bound, wall_time_s=elapsed, message=message)
         values = _values(c, levels, best, ref)
-        if status == "optimal" or (bound is not None and bound > values[0]):
-            bound = values[0]  # (a model bound above the exact value is energy-unit rounding)
         elapsed = time.perf_counter() - started
-        close_trajectory(trajectory, elapsed, values[0], bound)
-        return Result(
-            status,
-            self.name,
-            schedule=Schedule.from_arrays(c, *best),
-            objective=values[0],
-            bound=bound,
-            wall_time_s=elapsed,
-            trajectory=trajectory,
-            objectives=values,
-            message=message,
+        schedule = Schedule.from_arrays(c, *best)
+        return solution_result(
+            status, self.name, schedule, values, bound, elapsed, trajectory, message
         )
 
 

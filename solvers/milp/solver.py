@@ -14,7 +14,7 @@ from scheduler.core.compile import CompiledInstance
 from scheduler.core.errors import UnsupportedFeatureError
 from scheduler.core.objective import Objective
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
-from scheduler.core.result import Progress, Result, Status, close_trajectory
+from scheduler.core.result import Progress, Result, Status, solution_result
 from scheduler.core.schedule import Schedule
 from scheduler.core.validate import validate
 from solvers.cpsat.greedy import greedy_schedule
@@ -168,20 +168,10 @@ class MilpSolver:
                 status, self.name, bound=bound, wall_time_s=_since(started), message=message
             )
         values = _values(c, objective, best)
-        if status == "optimal" or (bound is not None and bound > values[0]):
-            bound = values[0]
         elapsed = _since(started)
-        close_trajectory(trajectory, elapsed, values[0], bound)
-        return Result(
-            status,
-            self.name,
-            schedule=Schedule.from_arrays(c, *best),
-            objective=values[0],
-            bound=bound,
-            wall_time_s=elapsed,
-            trajectory=trajectory,
-            objectives=values,
-            message=message,
+        schedule = Schedule.from_arrays(c, *best)
+        return solution_result(
+            status, self.name, schedule, values, bound, elapsed, trajectory, message
         )
 
 
