@@ -20,7 +20,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from scheduler.core.compile import CompiledInstance
-from solvers.milp.model import MilpModel, modes_on, reachability
+from solvers.milp.model import MilpModel, add_precedences, modes_on, reachability
 
 
 def setup_ticks(c: CompiledInstance, mach: int, a: int, b: int) -> int:
@@ -53,15 +53,7 @@ def build_disjunctive(
     varying = [o for o in range(c.n_ops) if max(dur[k] for k in modes[o]) > shortest[o]]
     m.varying = pyo.Set(initialize=varying)
     m.end_by = pyo.Constraint(m.varying, rule=lambda m, o: m.end[o] <= hi[o])
-    arcs = [
-        (o, int(c.succ_op[i]), int(c.succ_lag[i]))
-        for o in range(c.n_ops)
-        for i in range(c.succ_ptr[o], c.succ_ptr[o + 1])
-    ]
-    m.precedences = pyo.Set(initialize=arcs, dimen=3)
-    m.precedence = pyo.Constraint(
-        m.precedences, rule=lambda m, a, b, lag: m.start[b] >= m.end[a] + lag
-    )
+    add_precedences(m, c)
 
     always = {
         (o, mach): len(ks) == len(modes[o]) for o in range(c.n_ops) for mach, ks in busy[o].items()

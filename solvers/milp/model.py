@@ -1,7 +1,7 @@
 """What both formulations hand on: the Pyomo model with `start[o]`, `end[o]` and the mode
 choice `use[k]` (variables or expressions), the exact energy-cost and carbon expressions where
-the formulation has them, and how to write a schedule into its variables (the MIP start) and
-read one back."""
+the formulation has them, how to write a schedule into its variables (the MIP start) and
+read one back, and the precedence constraints both formulations add."""
 
 from __future__ import annotations
 
@@ -38,6 +38,20 @@ def reachability(c: CompiledInstance) -> list[int]:
         for s in c.succ_op[c.succ_ptr[o] : c.succ_ptr[o + 1]]:
             reach[o] |= reach[s] | (1 << int(s))
     return reach
+
+
+def add_precedences(m: pyo.ConcreteModel, c: CompiledInstance) -> None:
+    """The precedence constraints start[b] >= end[a] + lag of every arc (a, b, lag), on the
+    model's `start` and `end` (variables or expressions): the same in both formulations."""
+    arcs = [
+        (o, int(c.succ_op[i]), int(c.succ_lag[i]))
+        for o in range(c.n_ops)
+        for i in range(c.succ_ptr[o], c.succ_ptr[o + 1])
+    ]
+    m.precedences = pyo.Set(initialize=arcs, dimen=3)
+    m.precedence = pyo.Constraint(
+        m.precedences, rule=lambda m, a, b, lag: m.start[b] >= m.end[a] + lag
+    )
 
 
 def read_schedule(mm: MilpModel, c: CompiledInstance) -> tuple[np.ndarray, np.ndarray]:

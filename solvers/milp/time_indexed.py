@@ -15,7 +15,7 @@ import pyomo.environ as pyo
 
 from scheduler.core.compile import CompiledInstance, dense_profile
 from scheduler.core.errors import UnsupportedFeatureError
-from solvers.milp.model import MilpModel
+from solvers.milp.model import MilpModel, add_precedences
 from solvers.profiles import step_integrals
 
 
@@ -79,15 +79,7 @@ def build_time_indexed(
     m.use = pyo.Expression(m.modes, rule=lambda m, k: total(by_mode[k]))
     m.start = pyo.Expression(m.ops, rule=lambda m, o: total(by_op[o], var_start[by_op[o]]))
     m.end = pyo.Expression(m.ops, rule=lambda m, o: total(by_op[o], var_end[by_op[o]]))
-    arcs = [
-        (o, int(c.succ_op[i]), int(c.succ_lag[i]))
-        for o in range(c.n_ops)
-        for i in range(c.succ_ptr[o], c.succ_ptr[o + 1])
-    ]
-    m.precedences = pyo.Set(initialize=arcs, dimen=3)
-    m.precedence = pyo.Constraint(
-        m.precedences, rule=lambda m, a, b, lag: m.start[b] >= m.end[a] + lag
-    )
+    add_precedences(m, c)
 
     busy = np.flatnonzero(dur[var_mode] > 0)
     cover_var = np.repeat(busy, dur[var_mode[busy]])
