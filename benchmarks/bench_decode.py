@@ -30,7 +30,7 @@ from scheduler.io import load
 from scheduler.io.atomic import atomic_write
 from solvers.heuristics.decode import APPEND, FAILED, RULES, SCHEMES, STATIC, decode
 from solvers.heuristics.plain import decode_plain
-from solvers.heuristics.problem import Problem, Workspace, make_problem, make_workspace
+from solvers.heuristics.problem import NO_DEADLINE, Problem, Workspace, make_problem, make_workspace
 
 # the pure-Python reference decoder lives with the tests that check the kernels against it
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "solvers" / "heuristics"))
@@ -60,7 +60,7 @@ def _decode_all(
         if kept:
             total += decode_plain(p, w, scheme == APPEND, prios[i], ranks[i], assign, False)
         else:
-            total += decode(p, w, scheme, rule, prios[i], assign, False, defer, 0)
+            total += decode(p, w, scheme, rule, prios[i], assign, False, defer, NO_DEADLINE)
     return total
 
 
@@ -121,7 +121,7 @@ def _reference_rate(
         wall += time.perf_counter() - w0
         cpu += time.process_time() - c0
         count += 1
-        decode(p, w, scheme, STATIC, prio, assign, False, none, 0)
+        decode(p, w, scheme, STATIC, prio, assign, False, none, NO_DEADLINE)
         assert got.start == w.start.tolist(), "the kernel and the reference disagree"
     return count / wall, count / cpu
 

@@ -61,7 +61,7 @@ def move_table(sizes: list[int], ops: int, machines: int, cap: bool, setups: boo
     from scheduler.core.compile import compile_instance
     from scheduler.core.objective import Objective
     from scheduler.core.protocol import SolveConfig
-    from solvers.heuristics.problem import make_problem, make_workspace
+    from solvers.heuristics.problem import NO_DEADLINE, make_problem, make_workspace
     from solvers.heuristics.regroup import NOISE, rng_for, run_variant, variants
     from solvers.lns.solver import _Search
 
@@ -82,14 +82,14 @@ def move_table(sizes: list[int], ops: int, machines: int, cap: bool, setups: boo
         rng = rng_for(0)
         first = next(variants(p, False))
         tick = time.perf_counter()
-        run_variant(p, w, first, 0.0, rng)
+        run_variant(p, w, first, 0.0, rng, NO_DEADLINE)
         first_s = time.perf_counter() - tick
         decodes = []
         for _ in range(3):
             tick = time.perf_counter()
-            run_variant(p, w, first, NOISE, rng)
+            run_variant(p, w, first, NOISE, rng, NO_DEADLINE)
             decodes.append(time.perf_counter() - tick)
-        run_variant(p, w, first, 0.0, rng)
+        run_variant(p, w, first, 0.0, rng, NO_DEADLINE)
         config = SolveConfig(time_limit=60.0)
         search = _Search(c, config, (w.mode.copy(), w.start.copy()), time.perf_counter(), [], 0)
         parts = []

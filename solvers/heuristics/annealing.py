@@ -20,7 +20,7 @@ from numba import njit
 from solvers.heuristics.decode import APPEND, FAILED, SERIAL, STATIC, decode
 from solvers.heuristics.evaluate import N_TERMS, relative_delta, score
 from solvers.heuristics.plain import decode_plain
-from solvers.heuristics.problem import Problem, Workspace
+from solvers.heuristics.problem import NO_DEADLINE, Problem, Workspace
 
 U64 = np.uint64
 MODE_MOVE_SHARE = 0.2  # of moves, when some op has several modes
@@ -229,7 +229,7 @@ def _evaluate(
     if p.plain and not st.defer.any():  # the fast decoder, given the ranks the state keeps
         viol = decode_plain(p, w, scheme == APPEND, st.prio, st.rank_op, st.assign, least_energy)
     else:
-        viol = decode(p, w, scheme, STATIC, st.prio, st.assign, least_energy, st.defer, 0)
+        viol = decode(p, w, scheme, STATIC, st.prio, st.assign, least_energy, st.defer, NO_DEADLINE)
     if viol != FAILED:
         viol += score(p, w.start, w.mode, st.levels, st.caps, st.term_buf, st.new_vals)
     return viol

@@ -17,9 +17,12 @@ import numpy as np
 from numba import njit
 
 from solvers.heuristics.annealing import _uniform
+from solvers.heuristics.clock import clock
 from solvers.heuristics.evaluate import violation
 from solvers.heuristics.plain import preferred
-from solvers.heuristics.problem import FAILED, POWER_TOL, Problem, Workspace
+from solvers.heuristics.problem import ABORTED, FAILED, NO_DEADLINE, POWER_TOL, Problem, Workspace
+
+CLOCK_STEPS = 16  # commits between two looks at the clock (a commit may re-place many ops)
 
 
 @njit(cache=True, nogil=True)
@@ -31,11 +34,13 @@ def batch_decode(
     stay: float,
     noise: float,
     rng: np.ndarray,
+    deadline: float,
 ) -> float:
     """Build a schedule in w.start/w.end/w.mode (placement order in w.seq); `assign[o]` >= 0
     fixes op o's global mode, -1 lets the machine selection choose (earliest finish, or
     `least_energy`); `stay` (in mean setups) favours the machine's current family. Returns the
-    violation, or FAILED when an op finds no start within the span."""
+    violation, or FAILED when an op finds no start within the span, or ABORTED once the clock
+    passes `deadline` (NO_DEADLINE: none)."""
     n = p.n_ops
     mfree = np.zeros(p.n_machines, dtype=np.int64)
     mfam = np.full(p.n_machines, -1, dtype=np.int64)
@@ -170,6 +175,8 @@ def batch_decode(
             push(o)
     capacities = p.n_res > 0 or p.has_cap
     for step in range(n):
+        if step % CLOCK_STEPS == 0 and deadline < NO_DEADLINE and clock() > deadline:
+            return ABORTED
         # the frontier: activate eligible ops ready before the earliest candidate end
         best_end, first = 0, -1
         for i in range(n_active):

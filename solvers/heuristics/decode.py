@@ -24,12 +24,15 @@ import math
 import numpy as np
 from numba import njit
 
+from solvers.heuristics.clock import clock
 from solvers.heuristics.evaluate import step_integral, violation
 from solvers.heuristics.plain import decode_plain, preferred, rank_table
 from solvers.heuristics.problem import (
     ABORTED,
     APPEND,
+    CLOCK_EVERY,
     FAILED,
+    NO_DEADLINE,
     POWER_TOL,
     SERIAL,
     STATIC,
@@ -97,15 +100,15 @@ def decode(
     assign: np.ndarray,
     least_energy: bool,
     defer: np.ndarray,
-    max_places: int,
+    deadline: float,
 ) -> float:
     """Build a schedule in w.start/w.mode/w.end (placement order in w.seq); `assign[o]` >= 0
     fixes op o's global mode, -1 lets the machine selection choose (earliest finish, or
     `least_energy`); where `defer[o]`, a power-hungry op o is delayed into cheaper periods
     within its slack.
     Returns the violation (0: every hard limit met; FAILED: an op found no start in the span),
-    or ABORTED once more than `max_places` > 0 placements were computed (a time cap for the
-    active and non-delay schemes, which place each eligible op again after relevant commits).
+    or ABORTED once the clock passes `deadline` (a perf_counter reading, NO_DEADLINE for none;
+    looked at every CLOCK_EVERY placements).
 
     It is deliberately one function, for speed: it is the local search's inner loop, and its
     helpers are closures that Numba inlines with no reference counting, whereas passing the
@@ -499,7 +502,7 @@ def decode(
                 if w.cand_mode[x] >= 0:
                     continue
                 places += 1
-                if 0 < max_places < places:
+                if places % CLOCK_EVERY == 0 and deadline < NO_DEADLINE and clock() > deadline:
                     return ABORTED
                 k, s = place_op(x)
                 if k < 0:

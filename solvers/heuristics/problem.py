@@ -25,7 +25,9 @@ CARBON_TOL = 1e-10  # relative slack on the carbon cap
 SERIAL, APPEND, STATIC = 0, 3, 0  # the decoders' codes shared by both (see `decode`)
 FAILED = math.inf  # violation of a decode that could not place every op within the span
 MAX_TIMELINE_CELLS = 2**24  # ticks x (resources + power cap) of the time lines of one decoder
-ABORTED = -1.0  # what a decode returns when it would exceed its cap on placements
+ABORTED = -1.0  # what a decode returns when it reaches its deadline
+NO_DEADLINE = math.inf  # the deadline of a kernel when the run has no time limit
+CLOCK_EVERY = 256  # placements between two looks at the clock inside a kernel
 
 
 class Problem(NamedTuple):

@@ -85,9 +85,12 @@ def variants(p: Problem, least_energy: bool) -> Iterator[Variant]:
             yield Variant(assign, least, stay, 0.0, f"batching, {label}, stay {stay:g}")
 
 
-def run_variant(p: Problem, w: Workspace, v: Variant, noise: float, rng: np.ndarray) -> float:
-    """Decode one variant into the workspace `w`; returns its violation (FAILED: no room)."""
-    return float(batch_decode(p, w, v.assign, v.least_energy, v.stay, noise, rng))
+def run_variant(
+    p: Problem, w: Workspace, v: Variant, noise: float, rng: np.ndarray, deadline: float
+) -> float:
+    """Decode one variant into the workspace `w`; returns its violation (FAILED: no room,
+    ABORTED: the clock passed `deadline`)."""
+    return float(batch_decode(p, w, v.assign, v.least_energy, v.stay, noise, rng, deadline))
 
 
 def applies(p: Problem) -> bool:

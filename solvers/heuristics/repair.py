@@ -65,11 +65,14 @@ def least_energy_modes(p: Problem) -> np.ndarray:
     return out
 
 
-def carbon_plans(p: Problem, w: Workspace) -> Iterator[tuple[float, np.ndarray, np.ndarray, bool]]:
+def carbon_plans(
+    p: Problem, w: Workspace, deadline: float
+) -> Iterator[tuple[float, np.ndarray, np.ndarray, bool]]:
     """Decode the least-carbon plans into `w` one after another, tightest deferral horizon
     first, yielding after each its violation (under `p`'s hard limits, which the variant
     keeps), the modes it fixed (-1: the machine selection chose), its deferral flags and
-    machine selection, for replay by `p`."""
+    machine selection, for replay by `p`; a decode the clock stopped at `deadline` yields
+    ABORTED."""
     defer = np.ones(p.n_ops, dtype=np.bool_)  # (an op drawing no power is never deferred)
     no_prio = np.zeros(p.n_ops)
     modes = (np.full(p.n_ops, -1, dtype=np.int64), least_energy_modes(p))
@@ -77,5 +80,5 @@ def carbon_plans(p: Problem, w: Workspace) -> Iterator[tuple[float, np.ndarray, 
         variant = carbon_problem(p, int(until))
         for assign in modes:
             for rule in REPAIR_RULES:
-                viol = decode(variant, w, SERIAL, rule, no_prio, assign, True, defer, 0)
+                viol = decode(variant, w, SERIAL, rule, no_prio, assign, True, defer, deadline)
                 yield viol, assign, defer, True

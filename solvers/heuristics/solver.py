@@ -33,6 +33,7 @@ from solvers.heuristics.decode import (
 from solvers.heuristics.evaluate import N_TERMS, relative_delta, score, violation
 from solvers.heuristics.options import OPTIONS, HeuristicOptions, parse_options
 from solvers.heuristics.problem import (
+    NO_DEADLINE,
     Problem,
     Workspace,
     level_matrix,
@@ -161,38 +162,12 @@ def _offer_decoded(
 
 
 def _construct(run: _Run, opts: HeuristicOptions) -> None:
-    """Decode every (scheme, rule) asked for, then the warm start if any; offer each result.
-    With a time limit, once a schedule exists the rules may use CONSTRUCT_SHARE of it: a
-    decode is capped at the placements that fit in the time left (at the pace of the first
-    decode) and a scheme whose decode hits that cap is not tried again."""
+    """Decode the warm start if any, then every (scheme, rule) asked for; offer each result.
+    With a time limit a decode stops at its deadline (`_decode_deadline`) and a scheme whose
+    decode stopped is not tried again."""
     p = run.p
     w = make_workspace(p)
-    free = np.full(p.n_ops, -1, dtype=np.int64)
-    no_prio = np.zeros(p.n_ops)
     none = np.zeros(p.n_ops, dtype=np.bool_)
-    limit = run.config.time_limit
-    budget_end = None if limit is None else run.started + CONSTRUCT_SHARE * limit
-    per_place = 0.0  # seconds per placement, from the first decode
-    for scheme in opts.schemes:
-        for rule in opts.rules:
-            if run.at_bound or run.config.stop.is_set():
-                return
-            cap = 0
-            if run.best is not None and budget_end is not None:
-                left = budget_end - time.perf_counter()
-                cap = int(left / per_place) if per_place > 0 else 0
-                if left <= 0 or (per_place > 0 and cap < p.n_ops):
-                    break
-            energy = RULES[rule] == ENERGY
-            defer = p.op_hungry if energy else none
-            least = opts.least_energy
-            tick = time.perf_counter()
-            viol = decode(p, w, SCHEMES[scheme], RULES[rule], no_prio, free, least, defer, cap)
-            if per_place == 0.0:
-                per_place = (time.perf_counter() - tick) / max(1, p.n_ops)
-            if viol == ABORTED:
-                break
-            _offer_decoded(run, w, viol, free, defer, least, f"rule {rule} ({scheme} scheme)")
     warm = run.config.warm_start
     if warm is not None:
         mode, start = warm.to_arrays(run.compiled)
@@ -200,15 +175,43 @@ def _construct(run: _Run, opts: HeuristicOptions) -> None:
             order = np.lexsort((np.arange(p.n_ops), start))  # earliest start first
             prio = np.empty(p.n_ops)
             prio[order] = np.arange(p.n_ops - 1, -1, -1, dtype=np.float64)
-            viol = decode(p, w, SERIAL, STATIC, prio, mode, opts.least_energy, none, 0)
-            _offer_decoded(run, w, viol, mode, none, opts.least_energy, "warm start")
+            deadline = _decode_deadline(run)
+            viol = decode(p, w, SERIAL, STATIC, prio, mode, opts.least_energy, none, deadline)
+            if viol != ABORTED:
+                _offer_decoded(run, w, viol, mode, none, opts.least_energy, "warm start")
+    free = np.full(p.n_ops, -1, dtype=np.int64)
+    no_prio = np.zeros(p.n_ops)
+    for scheme in opts.schemes:
+        for rule in opts.rules:
+            if run.at_bound or run.finished():
+                return
+            defer = p.op_hungry if RULES[rule] == ENERGY else none
+            least = opts.least_energy
+            deadline = _decode_deadline(run)
+            viol = decode(p, w, SCHEMES[scheme], RULES[rule], no_prio, free, least, defer, deadline)
+            if viol == ABORTED:
+                break
+            _offer_decoded(run, w, viol, free, defer, least, f"rule {rule} ({scheme} scheme)")
+
+
+def _decode_deadline(run: _Run) -> float:
+    """When a construction decode must stop: the end of the time limit while there is no
+    schedule, CONSTRUCT_SHARE of the limit once there is (the search needs the rest);
+    NO_DEADLINE without a limit."""
+    limit = run.config.time_limit
+    if limit is None:
+        return NO_DEADLINE
+    return run.started + (CONSTRUCT_SHARE if run.best is not None else 1.0) * limit
 
 
 def _repair(run: _Run) -> None:
     """Offer the least-carbon plans of `solvers.heuristics.repair` (no rule schedule met
     the carbon cap) until one meets every hard limit or the solve is over."""
     w = make_workspace(run.p)
-    for viol, assign, defer, least in carbon_plans(run.p, w):
+    deadline = NO_DEADLINE if run.deadline is None else run.deadline
+    for viol, assign, defer, least in carbon_plans(run.p, w, deadline):
+        if viol == ABORTED:
+            return
         _offer_decoded(run, w, viol, assign, defer, least, "carbon repair")
         best = run.best
         if (best is not None and best.viol == 0) or run.finished():
@@ -259,20 +262,13 @@ def _batching(run: _Run, opts: HeuristicOptions) -> None:
     w = make_workspace(run.p)
     rng = rng_for(run.config.seed)
     none = np.zeros(run.p.n_ops, dtype=np.bool_)
-    pace = 0.0  # seconds per decode
     for v in variants(run.p, opts.least_energy):
-        if run.finished() or (run.best is not None and _no_time(run, pace, CONSTRUCT_SHARE)):
+        if run.finished():
             return
-        tick = time.perf_counter()
-        viol = run_variant(run.p, w, v, 0.0, rng)
-        pace = max(pace, time.perf_counter() - tick)
+        viol = run_variant(run.p, w, v, 0.0, rng, _decode_deadline(run))
+        if viol == ABORTED:
+            return
         _offer_decoded(run, w, viol, w.mode.copy(), none, False, v.label)
-
-
-def _no_time(run: _Run, pace: float, share: float = 1.0) -> bool:
-    """Whether a decode taking `pace` seconds would end past `share` of the time limit."""
-    limit = run.config.time_limit
-    return limit is not None and time.perf_counter() + pace > run.started + share * limit
 
 
 def _regroup(run: _Run, opts: HeuristicOptions, seed: int) -> int:
@@ -284,15 +280,16 @@ def _regroup(run: _Run, opts: HeuristicOptions, seed: int) -> int:
     none = np.zeros(p.n_ops, dtype=np.bool_)
     pool = list(variants(p, opts.least_energy))
     budget = opts.iterations or (REGROUP_MOVES if run.deadline is None else None)
-    moves, pace = 0, 0.0
-    while not (run.finished() or _no_time(run, pace)) and (budget is None or moves < budget):
+    deadline = NO_DEADLINE if run.deadline is None else run.deadline
+    moves = 0
+    while not run.finished() and (budget is None or moves < budget):
         v = pool[moves % len(pool)]
         best = run.best
         if moves % 2 and best is not None:  # every other decode retries the best variant
             v = next((x for x in pool if best.label.startswith(x.label)), v)
-        tick = time.perf_counter()
-        viol = run_variant(p, w, v, NOISE, rng)
-        pace = max(pace, time.perf_counter() - tick)
+        viol = run_variant(p, w, v, NOISE, rng, deadline)
+        if viol == ABORTED:
+            break
         _offer_decoded(run, w, viol, w.mode.copy(), none, False, v.label + ", random ties")
         moves += 1
     return moves
@@ -444,8 +441,13 @@ def _result(run: _Run, first_call: float, moves: int, workers: int) -> Result:
     note = f"numba first call {first_call:.2f} s; {moves} local-search moves in {workers} run(s)"
     best = run.best
     if best is None or best.viol != 0:
+        out_of_time = run.deadline is not None and time.perf_counter() >= run.deadline
         reason = (
-            "no schedule placed every operation within the time span"
+            (
+                "no schedule within the time limit"
+                if out_of_time
+                else "no schedule placed every operation within the time span"
+            )
             if best is None
             else "the best schedule still breaks a deadline, the horizon, the carbon cap or a "
             f"bound (violation {best.viol:.6g})"

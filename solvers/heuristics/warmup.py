@@ -19,7 +19,13 @@ from scheduler.core.objective import Objective
 from solvers.heuristics.annealing import anneal, make_state, start_search
 from solvers.heuristics.batching import batch_decode
 from solvers.heuristics.decode import SERIAL, STATIC, decode
-from solvers.heuristics.problem import level_matrix, make_problem, make_workspace, term_caps
+from solvers.heuristics.problem import (
+    NO_DEADLINE,
+    level_matrix,
+    make_problem,
+    make_workspace,
+    term_caps,
+)
 from solvers.heuristics.regroup import rng_for
 from solvers.heuristics.tabu import make_tabu_state, start_tabu, tabu_search
 
@@ -84,7 +90,7 @@ def _warm() -> None:
         w = make_workspace(p)
         assign = np.full(p.n_ops, -1, dtype=np.int64)
         defer = np.zeros(p.n_ops, dtype=np.bool_)
-        decode(p, w, SERIAL, STATIC, np.zeros(p.n_ops), assign, False, defer, 0)
+        decode(p, w, SERIAL, STATIC, np.zeros(p.n_ops), assign, False, defer, NO_DEADLINE)
         levels, caps = level_matrix(objective), term_caps({})
         st = make_state(p, levels, caps, w.seq.copy(), assign, defer, 0)
         start_search(p, w, st, SERIAL, False)
@@ -92,7 +98,7 @@ def _warm() -> None:
         tabu = make_tabu_state(p, w.mode.copy(), w.start.copy(), 0)
         start_tabu(p, tabu)
         tabu_search(p, tabu, 4, 100)
-        batch_decode(p, w, assign, False, 0.0, 0.0, rng_for(0))
+        batch_decode(p, w, assign, False, 0.0, 0.0, rng_for(0), NO_DEADLINE)
         _first_call_s.append(time.perf_counter() - started)
     except BaseException as error:  # re-raised in the solving thread by first_call_seconds
         _failure.append(error)

@@ -28,6 +28,7 @@ from solvers.heuristics.decode import APPEND, STATIC, decode
 from solvers.heuristics.evaluate import N_TERMS, relative_delta, score, violation
 from solvers.heuristics.problem import (
     FAILED,
+    NO_DEADLINE,
     Problem,
     level_matrix,
     make_problem,
@@ -216,7 +217,7 @@ class _Search:
         prio = np.empty(p.n_ops)
         prio[order] = np.arange(p.n_ops - 1, -1, -1, dtype=np.float64)
         none = np.zeros(p.n_ops, dtype=np.bool_)
-        if decode(p, self.w, APPEND, STATIC, prio, mode, False, none, 0) == FAILED:
+        if decode(p, self.w, APPEND, STATIC, prio, mode, False, none, NO_DEADLINE) == FAILED:
             return None, None
         return self.w.mode.copy(), self.w.start.copy()
 

@@ -14,7 +14,7 @@ from scheduler.core.model import Instance
 from scheduler.core.objective import Objective
 from scheduler.core.schedule import Schedule
 from scheduler.core.validate import validate
-from solvers.heuristics.problem import FAILED, make_problem, make_workspace
+from solvers.heuristics.problem import FAILED, NO_DEADLINE, make_problem, make_workspace
 from solvers.heuristics.regroup import NOISE, balanced_modes, rng_for, run_variant, variants
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -31,7 +31,7 @@ def test_batching_schedules_are_valid(inst: Instance, zeros: bool, seed: int) ->
     rng = rng_for(seed)
     for v in variants(p, least_energy=bool(seed % 2)):
         for noise in (0.0, NOISE):
-            viol = run_variant(p, w, v, noise, rng)
+            viol = run_variant(p, w, v, noise, rng, NO_DEADLINE)
             if viol == FAILED:
                 continue
             schedule = Schedule.from_arrays(c, w.mode.copy(), w.start.copy())

@@ -41,9 +41,10 @@ from solvers.heuristics.decode import (
 )
 from solvers.heuristics.evaluate import N_TERMS, terms
 from solvers.heuristics.plain import decode_plain, rank_table
-from solvers.heuristics.problem import Problem, Workspace, make_problem, make_workspace
+from solvers.heuristics.problem import NO_DEADLINE, Problem, Workspace, make_problem, make_workspace
 
 FT06 = "benchmarks/instances/jssp/ft06.txt"
+TA41 = "benchmarks/instances/jssp/ta41.txt"
 ENERGY_OBJECTIVE = Objective.parse("makespan=1,energy_cost=2,carbon=1")
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -64,7 +65,7 @@ def rich_instances(draw: st.DrawFn) -> Instance:
 
 def _decode(p: Problem, w: Workspace, *args: object) -> reference.Decoded:
     """Run the kernel and return its output in the reference's shape."""
-    violation = decode(p, w, *args, 0)  # type: ignore[arg-type, call-arg]
+    violation = decode(p, w, *args, NO_DEADLINE)  # type: ignore[arg-type, call-arg]
     placed = int((w.start >= 0).sum())
     return reference.Decoded(w.start.tolist(), w.mode.tolist(), w.seq[:placed].tolist(), violation)
 
@@ -206,7 +207,7 @@ def test_serial_decoder_places_each_op_at_its_earliest_feasible_start(inst: Inst
     prio = np.array([rnd.random() for _ in range(p.n_ops)])
     free_modes = np.full(p.n_ops, -1, dtype=np.int64)
     none = np.zeros(p.n_ops, dtype=np.bool_)
-    if decode(p, w, SERIAL, STATIC, prio, free_modes, False, none, 0) == FAILED:
+    if decode(p, w, SERIAL, STATIC, prio, free_modes, False, none, NO_DEADLINE) == FAILED:
         return
     placed: dict[int, tuple[int, int]] = {}
     for o in w.seq.tolist():
@@ -357,16 +358,19 @@ def test_decode_reference_agree_on_a_classic_instance() -> None:
         assert got == want and not math.isinf(got.violation)
 
 
-def test_a_placement_cap_aborts_a_slow_scheme_and_time_limits_are_kept() -> None:
-    c = compile_instance(load(FT06))
-    p = make_problem(c, Objective.parse("makespan"))
+def test_a_deadline_stops_a_decode_and_time_limits_are_kept() -> None:
+    """A deadline already past stops every scheme's decode (the clock is read every
+    CLOCK_EVERY placements, fewer than ta41's 600 ops); none lets it finish."""
+    p = make_problem(compile_instance(load(TA41)), Objective.parse("makespan"))
     w = make_workspace(p)
     free = np.full(p.n_ops, -1, dtype=np.int64)
     zeros = np.zeros(p.n_ops)
-    for scheme in (SCHEMES["active"], SCHEMES["nondelay"]):
-        none = np.zeros(p.n_ops, dtype=np.bool_)
-        assert decode(p, w, scheme, RULES["mwkr"], zeros, free, False, none, 10) == ABORTED
-        assert decode(p, w, scheme, RULES["mwkr"], zeros, free, False, none, 0) == 0
+    none = np.zeros(p.n_ops, dtype=np.bool_)
+    for scheme in SCHEMES.values():
+        rule = RULES["mwkr"]
+        assert decode(p, w, scheme, rule, zeros, free, False, none, 0.0) == ABORTED
+        assert decode(p, w, scheme, rule, zeros, free, False, none, NO_DEADLINE) == 0
+    c = compile_instance(load(FT06))
     result = HeuristicSolver().solve(c, SolveConfig(time_limit=0.2))
     assert result.schedule is not None and result.wall_time_s < 1.0
 

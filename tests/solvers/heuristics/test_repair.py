@@ -17,7 +17,7 @@ from scheduler.core.compile import compile_instance
 from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile
 from scheduler.core.objective import Objective
 from scheduler.io import load, read_json
-from solvers.heuristics.problem import Problem, make_problem, make_workspace
+from solvers.heuristics.problem import NO_DEADLINE, Problem, make_problem, make_workspace
 from solvers.heuristics.repair import (
     carbon_plans,
     carbon_problem,
@@ -173,7 +173,7 @@ def _hourly(jobs: tuple[Job, ...], machines: int, cap: float, horizon: int) -> P
 def _meeting_the_cap(p: Problem) -> list[bool]:
     """Per plan of the repair, in its order, whether it meets the carbon cap."""
     w = make_workspace(p)
-    return [viol == 0 for viol, *_ in carbon_plans(p, w)]
+    return [viol == 0 for viol, *_ in carbon_plans(p, w, NO_DEADLINE)]
 
 
 def test_the_variant_prices_defers_and_chooses_modes_by_carbon_alone() -> None:
@@ -207,7 +207,7 @@ def test_the_mode_of_least_carbon_beats_the_mode_of_least_energy() -> None:
     op = Operation("J0-0", (Mode("M0", 10, power_kw=2.0), Mode("M1", 8, power_kw=3.0)))
     p = _hourly((Job("J0", (op,)),), 2, 2.0, 24)
     w = make_workspace(p)
-    met = [assign[0] for viol, assign, *_ in carbon_plans(p, w) if viol == 0]
+    met = [assign[0] for viol, assign, *_ in carbon_plans(p, w, NO_DEADLINE) if viol == 0]
     assert met and all(fixed == -1 for fixed in met)  # never with the least-energy mode
 
 

@@ -20,7 +20,7 @@ from scheduler.core.validate import validate
 from scheduler.io import load
 from solvers.heuristics import HeuristicSolver
 from solvers.heuristics.decode import FAILED, RULES, SERIAL, decode
-from solvers.heuristics.problem import Problem, make_problem, make_workspace
+from solvers.heuristics.problem import NO_DEADLINE, Problem, make_problem, make_workspace
 from solvers.heuristics.tabu import OPTIMAL, make_tabu_state, start_tabu, tabu_search
 
 FT06 = "benchmarks/instances/jssp/ft06.txt"
@@ -100,7 +100,10 @@ def test_tabu_search_gives_earliest_starts_of_valid_orders(inst: Instance, seed:
     w = make_workspace(p)
     free = np.full(p.n_ops, -1, dtype=np.int64)
     none = np.zeros(p.n_ops, dtype=np.bool_)
-    if decode(p, w, SERIAL, RULES["mwkr"], np.zeros(p.n_ops), free, False, none, 0) == FAILED:
+    if (
+        decode(p, w, SERIAL, RULES["mwkr"], np.zeros(p.n_ops), free, False, none, NO_DEADLINE)
+        == FAILED
+    ):
         return
     decoded = int((w.start + p.mode_duration[w.mode]).max())
     st_ = make_tabu_state(p, w.mode.copy(), w.start.copy(), seed)
