@@ -18,7 +18,6 @@ from scheduler.cli.common import (
     BadInput,
     add_format,
     check_outputs,
-    image_format_check,
     positive,
 )
 from scheduler.io import load
@@ -99,9 +98,7 @@ def run_compare(args: argparse.Namespace) -> int:
     if len(set(seen)) != len(seen):
         raise BadInput(f"profile names must differ, got {', '.join(seen)}")
     outputs = [p for p in (args.out, args.plot, args.report) if p is not None]
-    check_outputs(args.instance, outputs)
-    if args.plot is not None:
-        image_format_check(args.plot)
+    check_outputs(args.instance, outputs, image=args.plot)
     instance = load(args.instance, format=args.format)
     try:
         result = compare(

@@ -120,9 +120,10 @@ def parse_value(raw: str) -> Any:
         return raw
 
 
-def check_outputs(instance_path: Path, outputs: list[Path]) -> None:
+def check_outputs(instance_path: Path, outputs: list[Path], image: Path | None = None) -> None:
     """Refuse outputs that would overwrite the instance or each other, or whose folder does
-    not exist, before any time is spent solving."""
+    not exist, and an `image` output (one of `outputs`) of a type matplotlib cannot write,
+    before any time is spent solving."""
     seen = {instance_path.resolve(): "the instance"}
     for path in outputs:
         resolved = path.resolve()
@@ -133,6 +134,8 @@ def check_outputs(instance_path: Path, outputs: list[Path]) -> None:
             raise BadInput(f"cannot write {path}: folder {path.parent} does not exist")
         if resolved.is_dir():
             raise BadInput(f"cannot write {path}: it is a folder")
+    if image is not None:
+        image_format_check(image)
 
 
 def image_format_check(path: Path) -> None:

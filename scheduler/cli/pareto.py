@@ -15,7 +15,6 @@ from scheduler.cli.common import (
     add_format,
     add_run_options,
     check_outputs,
-    image_format_check,
     positive,
 )
 from scheduler.core.registry import get_solver
@@ -60,9 +59,8 @@ def run_pareto(args: argparse.Namespace) -> int:
     if args.points < 2:
         raise BadInput(f"--points must be at least 2, got {args.points}")
     get_solver(args.solver)
-    check_outputs(args.instance, [p for p in (args.out, args.plot) if p is not None])
-    if args.plot is not None:
-        image_format_check(args.plot)
+    outputs = [p for p in (args.out, args.plot) if p is not None]
+    check_outputs(args.instance, outputs, image=args.plot)
     instance = load(args.instance, format=args.format)
     try:
         frame = pareto(

@@ -18,7 +18,6 @@ from scheduler.cli.common import (
     add_format,
     add_run_options,
     check_outputs,
-    image_format_check,
     run_interruptibly,
     solver_options,
     time_left,
@@ -102,9 +101,7 @@ def run_solve(args: argparse.Namespace) -> int:
     if args.out_db and args.plan_id is None:
         raise BadInput("--out is a database: name the plan with --plan-id")
     outputs = [p for p in (args.out, args.summary, args.gantt, args.report) if p is not None]
-    check_outputs(Path(args.instance), outputs)
-    if args.gantt is not None:
-        image_format_check(args.gantt)
+    check_outputs(Path(args.instance), outputs, image=args.gantt)
     if args.warm_start or args.solver in USES_HEURISTIC:
         start_warmup()  # the heuristic's kernels load while the instance is read and compiled
     instance = read_instance_arg(args.instance, args.format, args.plant_id)
