@@ -229,6 +229,7 @@ def batch_decode(
         mk = p.mode_machine[k]
         w.start[o], w.end[o], w.mode[o] = s, e, k
         w.seq[step] = o
+        pow_min = np.inf  # no power drawn: the cap left as it was
         if d > 0:
             mfree[mk] = e
             mfam[mk] = p.op_family[o] if p.has_setups else -1
@@ -240,6 +241,8 @@ def batch_decode(
                     w.res_rem[r, s:e] -= q
             if p.has_cap and p.mode_power[k] > 0:
                 w.pow_rem[s:e] -= p.mode_power[k]
+                for u in range(s, e):  # the least power left in [s, e), tolerance included
+                    pow_min = min(pow_min, w.pow_rem[u] + POWER_TOL * max(1.0, p.cap_tick[u]))
             w.state[0] = max(w.state[0], e)
         w.state[2] = max(w.state[2], e)
         w.job_work_left[p.op_job[o]] -= p.op_pmin[o]
@@ -260,8 +263,13 @@ def batch_decode(
                 stale = stale or (p.mode_machine[kk] == mk and (assign[x] < 0 or assign[x] == kk))
             dx = p.mode_duration[cand_k[x]]
             if not stale and capacities and cand_s[x] < e and s < cand_s[x] + dx:
-                # capacity only shrinks: a placement still fitting stays the earliest
-                stale = conflict(cand_k[x], cand_s[x], dx) >= 0
+                # capacity only shrinks, and only in [s, e): a placement still fitting there
+                # stays the earliest; with no resources, a draw within the least power left
+                # there still fits
+                kx = cand_k[x]
+                if p.n_res > 0 or p.mode_power[kx] > pow_min:
+                    a, b = max(s, cand_s[x]), min(e, cand_s[x] + dx)
+                    stale = conflict(kx, a, b - a) >= 0
             if stale and not candidate(x):
                 return FAILED
     return violation(p, w.start, w.end, w.mode)
