@@ -162,23 +162,12 @@ def _offer_decoded(
 
 
 def _construct(run: _Run, opts: HeuristicOptions) -> None:
-    """Decode the warm start if any, then every (scheme, rule) asked for; offer each result.
-    With a time limit a decode stops at its deadline (`_decode_deadline`) and a scheme whose
-    decode stopped is not tried again."""
+    """Decode every (scheme, rule) asked for and offer each result. With a time limit a
+    decode stops at its deadline (`_decode_deadline`) and a scheme whose decode stopped is not
+    tried again."""
     p = run.p
     w = make_workspace(p)
     none = np.zeros(p.n_ops, dtype=np.bool_)
-    warm = run.config.warm_start
-    if warm is not None:
-        mode, start = warm.to_arrays(run.compiled)
-        if (mode >= 0).all():
-            order = np.lexsort((np.arange(p.n_ops), start))  # earliest start first
-            prio = np.empty(p.n_ops)
-            prio[order] = np.arange(p.n_ops - 1, -1, -1, dtype=np.float64)
-            deadline = _decode_deadline(run)
-            viol = decode(p, w, SERIAL, STATIC, prio, mode, opts.least_energy, none, deadline)
-            if viol != ABORTED:
-                _offer_decoded(run, w, viol, mode, none, opts.least_energy, "warm start")
     free = np.full(p.n_ops, -1, dtype=np.int64)
     no_prio = np.zeros(p.n_ops)
     for scheme in opts.schemes:
@@ -192,6 +181,27 @@ def _construct(run: _Run, opts: HeuristicOptions) -> None:
             if viol == ABORTED:
                 break
             _offer_decoded(run, w, viol, free, defer, least, f"rule {rule} ({scheme} scheme)")
+
+
+def _warm_start(run: _Run, opts: HeuristicOptions) -> None:
+    """Offer the warm start, when complete, decoded in its start order with its modes (first:
+    in the default solve's later turns it is the best schedule so far, and the construction
+    decodes that take seconds on a large plant are then skipped)."""
+    warm = run.config.warm_start
+    if warm is None:
+        return
+    p = run.p
+    mode, start = warm.to_arrays(run.compiled)
+    if (mode >= 0).all():
+        w = make_workspace(p)
+        none = np.zeros(p.n_ops, dtype=np.bool_)
+        order = np.lexsort((np.arange(p.n_ops), start))  # earliest start first
+        prio = np.empty(p.n_ops)
+        prio[order] = np.arange(p.n_ops - 1, -1, -1, dtype=np.float64)
+        deadline = _decode_deadline(run)
+        viol = decode(p, w, SERIAL, STATIC, prio, mode, opts.least_energy, none, deadline)
+        if viol != ABORTED:
+            _offer_decoded(run, w, viol, mode, none, opts.least_energy, "warm start")
 
 
 def _decode_deadline(run: _Run) -> float:
@@ -417,8 +427,9 @@ class HeuristicSolver:
         plan = compile_reference(compiled, reference) if reference is not None else None
         p = make_problem(compiled, config.objective, plan)
         run = _Run(compiled, p, config, opts.bounds, started)
+        _warm_start(run, opts)
         batching = applies(p) and len(opts.rules) == len(RULES)
-        if batching:
+        if batching and (run.best is None or run.best.viol > 0):  # (the search batches too)
             _batching(run, opts)
         _construct(run, replace(opts, rules=()) if batching and run.best else opts)
         if (run.best is None or run.best.viol > 0) and not np.isnan(p.carbon_cap):
