@@ -1,21 +1,23 @@
 """Feasibility repair for the carbon cap. The dispatching rules aim at time and price, so on a
 tight cap every rule schedule may emit too much. The repair decodes least-carbon serial plans
 (the serial scheme of `decode` on the variant `carbon_problem`): the operations taken one at
-a time in the order of a repair rule, each placed at its (mode, start) of least carbon (ties:
-less energy, then the earlier end) among its candidate starts, which meet every hard limit
-the decoder keeps (precedences, machines, setups, windows, resources, power cap): the
-earliest feasible start at or after its ready time, and at or after each step start b and
-b - d of the carbon intensity (d: its duration) up to its latest deferred start: the
-deferral horizon H (its job's deadline when earlier) less its shortest remaining path, and
-no later than its own deadline and a given horizon allow.
+a time in the order of a repair rule (most work left, shortest, first come, or most power
+first, by the power of the least-energy mode: a clean tick saves the most carbon there), each
+placed at its (mode, start) of least carbon (ties: less energy, then the earlier end) among
+its candidate starts, which meet every hard limit the decoder keeps (precedences, machines,
+setups, windows, resources, power cap): the earliest feasible start at or after its ready
+time, and at or after each step start b and b - d of the carbon intensity (d: its duration)
+and its latest deferred start, as long as it starts by that: the deferral horizon H (its
+job's deadline when earlier) less its shortest remaining path, and no later than its own
+deadline and a given horizon allow.
 
-Deferring each operation as far as the horizon can crowd the clean periods its successors
-need, so H takes each time a rise of the intensity closes a clean period between the longest
-release plus remaining path and the horizon (at most MAX_HORIZONS, evenly picked), then the
-horizon; the modes are either chosen so or each operation's least-energy mode. Guarantee:
-when one of these plans meets the cap and every deadline, the heuristic returns a schedule
-(`solver._repair` offers them, tightest H first, until one does, unless the solve runs out
-of time or is stopped first)."""
+Deferring each operation as far as the horizon can crowd a successor out of the clean period
+it needs, so H takes each time between the longest release plus remaining path and the
+horizon where the intensity rises (a clean period ends), evenly picked so that at most
+MAX_HORIZONS values are tried, the horizon last; the modes are either chosen so or fixed at
+each operation's least-energy mode. Guarantee: when one of these plans meets the cap and
+every deadline, the heuristic returns a schedule (`solver._repair` offers them, tightest H
+first, until one does, unless the solve runs out of time or is stopped first)."""
 
 from __future__ import annotations
 
@@ -24,9 +26,10 @@ from collections.abc import Iterator
 import numpy as np
 
 from solvers.heuristics.decode import ENERGY, FIFO, SPT, decode
-from solvers.heuristics.problem import SERIAL, Problem, Workspace
+from solvers.heuristics.problem import SERIAL, STATIC, Problem, Workspace
 
-REPAIR_RULES = (ENERGY, SPT, FIFO)  # most work left first, shortest first, first come
+# most work left first, shortest first, first come, most power first (static priorities)
+REPAIR_RULES = (ENERGY, SPT, FIFO, STATIC)
 MAX_HORIZONS = 12  # deferral horizons tried at most (the horizon itself always among them)
 
 
@@ -74,11 +77,12 @@ def carbon_plans(
     machine selection, for replay by `p`; a decode the clock stopped at `deadline` yields
     ABORTED."""
     defer = np.ones(p.n_ops, dtype=np.bool_)  # (an op drawing no power is never deferred)
-    no_prio = np.zeros(p.n_ops)
-    modes = (np.full(p.n_ops, -1, dtype=np.int64), least_energy_modes(p))
+    least = least_energy_modes(p)
+    power = p.mode_power[least]  # the static priorities: a clean tick saves most there
+    modes = (np.full(p.n_ops, -1, dtype=np.int64), least)
     for until in deferral_horizons(p):
         variant = carbon_problem(p, int(until))
         for assign in modes:
             for rule in REPAIR_RULES:
-                viol = decode(variant, w, SERIAL, rule, no_prio, assign, True, defer, deadline)
+                viol = decode(variant, w, SERIAL, rule, power, assign, True, defer, deadline)
                 yield viol, assign, defer, True

@@ -133,6 +133,92 @@ CROWDED = read_json(
     }
 )
 
+# a random instance the repair missed before its most-power-first order (cap 0.117 kg, least
+# carbon 0.1058): J0-0 (2 kW), placed first, took the clean period J1-1 (5.5 kW) needed
+OUTBID = read_json(
+    {
+        "name": "random",
+        "machines": [{"id": "M0", "idle_power_kw": 1.5}, {"id": "M1"}],
+        "jobs": [
+            {
+                "id": "J0",
+                "weight": 0.5,
+                "operations": [
+                    {
+                        "id": "J0-0",
+                        "family": "C",
+                        "predecessors": [],
+                        "modes": [{"machine": "M1", "duration": 5, "power_kw": 2}],
+                    }
+                ],
+            },
+            {
+                "id": "J1",
+                "due": 14,
+                "weight": 2,
+                "operations": [
+                    {"id": "J1-0", "modes": [{"machine": "M0", "duration": 2, "power_kw": 5.5}]},
+                    {
+                        "id": "J1-1",
+                        "family": "A",
+                        "modes": [{"machine": "M1", "duration": 4, "power_kw": 5.5}],
+                    },
+                ],
+            },
+            {
+                "id": "J2",
+                "release": 4,
+                "due": 22,
+                "weight": 3,
+                "operations": [
+                    {
+                        "id": "J2-0",
+                        "family": "A",
+                        "modes": [{"machine": "M1", "duration": 6, "power_kw": 5.5}],
+                    },
+                    {
+                        "id": "J2-1",
+                        "family": "A",
+                        "modes": [
+                            {"machine": "M0", "duration": 6, "power_kw": 2},
+                            {"machine": "M0", "duration": 3, "power_kw": 5.5},
+                            {"machine": "M1", "duration": 2, "power_kw": 5.5},
+                        ],
+                    },
+                ],
+            },
+            {
+                "id": "J3",
+                "weight": 1.5,
+                "operations": [
+                    {
+                        "id": "J3-0",
+                        "family": "B",
+                        "modes": [
+                            {"machine": "M1", "duration": 3, "power_kw": 2},
+                            {"machine": "M0", "duration": 3, "power_kw": 2},
+                            {"machine": "M1", "duration": 3},
+                        ],
+                    }
+                ],
+            },
+        ],
+        "setup_times": {
+            "M0": {
+                "A": {"A": 1, "B": 1, "C": 1},
+                "B": {"A": 2, "B": 0, "C": 3},
+                "C": {"A": 0, "B": 3, "C": 2},
+            },
+            "M1": {
+                "A": {"A": 0, "B": 1, "C": 1},
+                "B": {"A": 1, "B": 2, "C": 3},
+                "C": {"A": 3, "B": 0, "C": 1},
+            },
+        },
+        "energy": {"tariff": {"steps": [[0, 0.3], [8, 0.3]]}},
+    }
+)
+
 
 @settings(
     max_examples=12,
@@ -145,6 +231,7 @@ CROWDED = read_json(
     values=st.lists(st.sampled_from(INTENSITIES), min_size=2, max_size=4),
 )
 @example(instance=CROWDED, values=[0.1, 0.6, 0.05, 0.6])
+@example(instance=OUTBID, values=[0.3, 0.05, 0.3, 0.3])
 def test_a_cap_near_the_least_carbon_gets_a_schedule(instance: Instance, values: list) -> None:
     """A carbon cap a tenth of the way from the least achievable carbon (cpsat, proven) to the
     carbon of a makespan-optimal plan: the heuristic, a fixed move budget and no time limit,
@@ -198,7 +285,21 @@ def test_a_tighter_deferral_horizon_leaves_the_clean_period_to_the_successor() -
     p = _hourly((Job("J0", ops, release=26),), 1, 2.0, 60)
     assert deferral_horizons(p).tolist() == [40, 56, 60]
     met = np.array(_meeting_the_cap(p)).reshape(3, -1)  # per horizon, its plans
-    assert met.tolist() == [[False] * 6, [True] * 6, [False] * 6]
+    assert met.tolist() == [[False] * 8, [True] * 8, [False] * 8]
+
+
+def test_the_most_power_first_order_gives_the_clean_period_to_the_hungriest() -> None:
+    """A (2 kW) and B (5.5 kW), 8 h each on one machine, horizon 24: taken first, A takes
+    16-24 (0.05) and B 0-8 (0.1), 5.2 kg; most power first, B takes 16-24 and A 0-8, 3.8 kg.
+    The other orders all take A first (equal work, durations and release: the lower index)."""
+    jobs = tuple(
+        Job(f"J{j}", (Operation(f"J{j}-0", (Mode("M0", 8, power_kw=kw),)),))
+        for j, kw in enumerate((2.0, 5.5))
+    )
+    p = _hourly(jobs, 1, 4.5, 24)
+    assert deferral_horizons(p).tolist() == [8, 24]
+    met = np.array(_meeting_the_cap(p)).reshape(2, 2, -1)  # per horizon and modes, each order
+    assert met.tolist() == [[[False] * 4] * 2, [[False, False, False, True]] * 2]
 
 
 def test_the_mode_of_least_carbon_beats_the_mode_of_least_energy() -> None:
