@@ -220,10 +220,11 @@ OUTBID = read_json(
 )
 
 
+# random instances: the repair still misses about 1 in 2,000 of them (DESIGN, carbon repair:
+# a chain the greedy placement cannot see ahead on); misses since fixed are the @examples
 @settings(
     max_examples=12,
     deadline=None,
-    database=None,  # a rare miss found at random is kept as an @example instead
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(
