@@ -17,7 +17,15 @@ horizon where the intensity rises (a clean period ends), evenly picked so that a
 MAX_HORIZONS values are tried, the horizon last; the modes are either chosen so or fixed at
 each operation's least-energy mode. Guarantee: when one of these plans meets the cap and
 every deadline, the heuristic returns a schedule (`solver._repair` offers them, tightest H
-first, until one does, unless the solve runs out of time or is stopped first)."""
+first, until one does, unless the solve runs out of time or is stopped first).
+
+When none does, a violation-minimising search follows (`repair_state`): simulated annealing
+on the variant of the plan of least violation, from that plan, its acceptance comparing the
+violation first and then the carbon, for `repair_moves` moves; every better schedule it finds
+is offered (under the variant every hard limit of the problem is kept, so a schedule meeting
+them there is valid), and it stops at the first that meets every hard limit. Without a time
+limit its moves, temperatures and stops are the same for the same seed. It has no guarantee
+of its own: it closes the plans' sampled misses (DESIGN, carbon repair)."""
 
 from __future__ import annotations
 
@@ -25,12 +33,17 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from solvers.heuristics.decode import ENERGY, FIFO, SPT, decode
-from solvers.heuristics.problem import SERIAL, STATIC, Problem, Workspace
+from scheduler.core.objective import Objective
+from solvers.heuristics.annealing import SearchState, make_state, start_search
+from solvers.heuristics.decode import ENERGY, FAILED, FIFO, SPT, decode
+from solvers.heuristics.problem import SERIAL, STATIC, Problem, Workspace, level_matrix
 
 # most work left first, shortest first, first come, most power first (static priorities)
 REPAIR_RULES = (ENERGY, SPT, FIFO, STATIC)
 MAX_HORIZONS = 12  # deferral horizons tried at most (the horizon itself always among them)
+REPAIR_MOVES = 50  # moves per operation of the violation-minimising search
+MAX_REPAIR_DECODES = 2_000_000  # operations that search decodes at most (budget x n_ops)
+CARBON_LEVELS = level_matrix(Objective.parse("carbon"))  # after the violation: least carbon
 
 
 def carbon_problem(p: Problem, until: int) -> Problem:
@@ -70,12 +83,12 @@ def least_energy_modes(p: Problem) -> np.ndarray:
 
 def carbon_plans(
     p: Problem, w: Workspace, deadline: float
-) -> Iterator[tuple[float, np.ndarray, np.ndarray, bool]]:
+) -> Iterator[tuple[float, np.ndarray, np.ndarray, bool, int]]:
     """Decode the least-carbon plans into `w` one after another, tightest deferral horizon
     first, yielding after each its violation (under `p`'s hard limits, which the variant
-    keeps), the modes it fixed (-1: the machine selection chose), its deferral flags and
-    machine selection, for replay by `p`; a decode the clock stopped at `deadline` yields
-    ABORTED."""
+    keeps), the modes it fixed (-1: the machine selection chose), its deferral flags, machine
+    selection and deferral horizon, for replay (w.seq is its placement order); a decode the
+    clock stopped at `deadline` yields ABORTED."""
     defer = np.ones(p.n_ops, dtype=np.bool_)  # (an op drawing no power is never deferred)
     least = least_energy_modes(p)
     power = p.mode_power[least]  # the static priorities: a clean tick saves most there
@@ -85,4 +98,33 @@ def carbon_plans(
         for assign in modes:
             for rule in REPAIR_RULES:
                 viol = decode(variant, w, SERIAL, rule, power, assign, True, defer, deadline)
-                yield viol, assign, defer, True
+                yield viol, assign, defer, True, int(until)
+
+
+def repair_moves(p: Problem) -> int:
+    """The move budget of the violation-minimising search: REPAIR_MOVES per operation, but
+    no more than MAX_REPAIR_DECODES / n_ops moves (each decodes every operation) unless that
+    is under 100, so that on a large plant it stays short without a time limit."""
+    return min(REPAIR_MOVES * p.n_ops, max(100, MAX_REPAIR_DECODES // max(1, p.n_ops)))
+
+
+def repair_state(
+    p: Problem,
+    w: Workspace,
+    plan: tuple[np.ndarray, np.ndarray, np.ndarray, bool, int],
+    caps: np.ndarray,
+    seed: int,
+) -> tuple[Problem, SearchState] | None:
+    """The variant of `plan` (its placement order, fixed modes, deferral flags, machine
+    selection and deferral horizon) and an annealing state on it that starts from `plan`:
+    violation first (the search's acceptance), then carbon; every op drawing power may be
+    deferred or not (its best modes kept apart from the current ones: make_state shares
+    one array). None when the replay places no schedule."""
+    seq, assign, defer, least, until = plan
+    variant = carbon_problem(p, until)
+    draws = np.maximum.reduceat(p.mode_power, p.mode_ptr[:-1]) > 0 if p.n_ops else np.zeros(0)
+    st = make_state(variant, CARBON_LEVELS, caps, seq, assign, defer, seed)
+    st = st._replace(hungry=np.flatnonzero(draws).astype(np.int64), best_assign=st.assign.copy())
+    if start_search(variant, w, st, SERIAL, least) == FAILED:
+        return None
+    return variant, st

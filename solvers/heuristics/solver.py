@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -42,7 +43,7 @@ from solvers.heuristics.problem import (
     term_caps,
 )
 from solvers.heuristics.regroup import NOISE, applies, rng_for, run_variant, variants
-from solvers.heuristics.repair import carbon_plans
+from solvers.heuristics.repair import carbon_plans, repair_moves, repair_state
 from solvers.heuristics.tabu import (
     TabuState,
     make_tabu_state,
@@ -216,16 +217,42 @@ def _decode_deadline(run: _Run) -> float:
 
 def _repair(run: _Run) -> None:
     """Offer the least-carbon plans of `solvers.heuristics.repair` (no rule schedule met
-    the carbon cap) until one meets every hard limit or the solve is over."""
-    w = make_workspace(run.p)
+    the carbon cap) until one meets every hard limit; when none does, anneal the carbon
+    variant from the plan of least violation (`repair_state`, violation first) for
+    `repair_moves` moves, offering each better schedule, until one meets every hard limit.
+    Both stop when the solve is over."""
+    p = run.p
+    w = make_workspace(p)
     deadline = NO_DEADLINE if run.deadline is None else run.deadline
-    for viol, assign, defer, least in carbon_plans(run.p, w, deadline):
+    least_viol, plan = FAILED, None
+    for viol, assign, defer, least, until in carbon_plans(p, w, deadline):
         if viol == ABORTED:
             return
         _offer_decoded(run, w, viol, assign, defer, least, "carbon repair")
-        best = run.best
-        if (best is not None and best.viol == 0) or run.finished():
+        if _feasible(run) or run.finished():
             return
+        if viol < least_viol:
+            least_viol, plan = viol, (w.seq.copy(), assign.copy(), defer.copy(), least, until)
+    state = None if plan is None else repair_state(p, w, plan, run.caps, run.config.seed)
+    if plan is None or state is None:
+        return
+    variant, st = state
+    least = plan[3]
+
+    def offer() -> bool:
+        start, mode = st.best_start.copy(), st.best_mode.copy()
+        seq = np.argsort(-st.best_prio, kind="stable").astype(np.int64)
+        assign, defer = st.best_assign.copy(), st.best_defer.copy()
+        _offer_schedule(run, start, mode, seq, assign, defer, least, "carbon repair search")
+        return _feasible(run)
+
+    _anneal(run, variant, w, st, least, repair_moves(p), False, 1, offer)
+
+
+def _feasible(run: _Run) -> bool:
+    """Whether the best schedule so far meets every hard limit."""
+    best = run.best
+    return best is not None and best.viol == 0
 
 
 def _search(run: _Run, opts: HeuristicOptions, seed: int) -> int:
@@ -242,28 +269,39 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int) -> int:
     st = make_state(p, run.levels, run.caps, best.seq, best.assign, best.defer, seed)
     if start_search(p, w, st, LS_SCHEME, best.least_energy) == FAILED:
         return 0
-    budget = _move_budget(run, opts)
     makespan_first = any(t == "makespan" for t, _ in run.config.objective.levels[0])
+
+    def offer() -> bool:
+        run.offer(_from_state(st, best.least_energy))
+        return False
+
+    _anneal(run, p, w, st, best.least_energy, _move_budget(run, opts), makespan_first, 64, offer)
+    return int(st.counters[1])
+
+
+def _anneal(
+    run: _Run,
+    p: Problem,
+    w: Workspace,
+    st: SearchState,
+    least_energy: bool,
+    budget: int | None,
+    makespan_first: bool,
+    chunk: int,
+    improved: Callable[[], bool],
+) -> None:
+    """Anneal `st` on `p` in chunks (the first of `chunk` moves, then `_next_chunk`) until
+    the move budget is spent or the solve is over, cooling by the share done; after a chunk
+    that improved the best, call `improved`, which returns whether to stop."""
     restart_after = max(2000, 20 * p.n_ops)
-    chunk = 64
     while not run.finished() and (budget is None or st.counters[1] < budget):
         temperature = TEMPERATURE[0] * (TEMPERATURE[1] / TEMPERATURE[0]) ** run.done(st, budget)
         size = chunk if budget is None else min(chunk, budget - int(st.counters[1]))
         tick = time.perf_counter()
-        improved = anneal(
-            p,
-            w,
-            st,
-            best.least_energy,
-            size,
-            temperature,
-            makespan_first,
-            restart_after,
-        )
+        better = anneal(p, w, st, least_energy, size, temperature, makespan_first, restart_after)
         chunk = _next_chunk(run, chunk, time.perf_counter() - tick)
-        if improved:
-            run.offer(_from_state(st, best.least_energy))
-    return int(st.counters[1])
+        if better and improved():
+            return
 
 
 def _batching(run: _Run, opts: HeuristicOptions) -> None:
@@ -356,12 +394,28 @@ def _offer_tabu(run: _Run, st: TabuState) -> None:
     """Offer the best solution of a tabu search (its start order replays it)."""
     p = run.p
     start, mode = st.best_start.copy(), st.best_mode.copy()
+    order = np.lexsort((np.arange(p.n_ops), start)).astype(np.int64)
+    none = np.zeros(p.n_ops, dtype=np.bool_)
+    _offer_schedule(run, start, mode, order, mode, none, False, "tabu search")
+
+
+def _offer_schedule(
+    run: _Run,
+    start: np.ndarray,
+    mode: np.ndarray,
+    seq: np.ndarray,
+    assign: np.ndarray,
+    defer: np.ndarray,
+    least_energy: bool,
+    label: str,
+) -> None:
+    """Offer a schedule found outside `run.p`'s decode (its violation and levels computed
+    under `run.p`), with the placement order, modes, deferrals and selection replaying it."""
+    p = run.p
     vals = np.zeros(run.levels.shape[0])
     viol = violation(p, start, start + p.mode_duration[mode], mode)
     viol += score(p, start, mode, run.levels, run.caps, np.zeros(N_TERMS), vals)
-    order = np.lexsort((np.arange(p.n_ops), start)).astype(np.int64)
-    none = np.zeros(p.n_ops, dtype=np.bool_)
-    run.offer(_Best(viol, vals, start, mode, order, mode, none, False, "tabu search"))
+    run.offer(_Best(viol, vals, start, mode, seq, assign, defer, least_energy, label))
 
 
 def _next_chunk(run: _Run, chunk: int, elapsed: float) -> int:
