@@ -82,7 +82,7 @@ def make_state(
         caps=caps,
         prio=prio,
         rank_op=np.ascontiguousarray(seq[::-1], dtype=np.int64),
-        assign=np.ascontiguousarray(assign, dtype=np.int64),
+        assign=np.array(assign, dtype=np.int64),  # (copies: the search changes them)
         defer=np.array(defer, dtype=np.bool_),
         start=np.zeros(n, dtype=np.int64),
         mode=np.zeros(n, dtype=np.int64),
@@ -90,7 +90,7 @@ def make_state(
         viol=np.full(1, np.inf),
         vals=np.zeros(n_levels),
         best_prio=prio.copy(),
-        best_assign=np.ascontiguousarray(assign, dtype=np.int64),
+        best_assign=np.array(assign, dtype=np.int64),
         best_defer=np.array(defer, dtype=np.bool_),
         best_start=np.zeros(n, dtype=np.int64),
         best_mode=np.zeros(n, dtype=np.int64),

@@ -118,13 +118,12 @@ def repair_state(
     """The variant of `plan` (its placement order, fixed modes, deferral flags, machine
     selection and deferral horizon) and an annealing state on it that starts from `plan`:
     violation first (the search's acceptance), then carbon; every op drawing power may be
-    deferred or not (its best modes kept apart from the current ones: make_state shares
-    one array). None when the replay places no schedule."""
+    deferred or not. None when the replay places no schedule."""
     seq, assign, defer, least, until = plan
     variant = carbon_problem(p, until)
     draws = np.maximum.reduceat(p.mode_power, p.mode_ptr[:-1]) > 0 if p.n_ops else np.zeros(0)
     st = make_state(variant, CARBON_LEVELS, caps, seq, assign, defer, seed)
-    st = st._replace(hungry=np.flatnonzero(draws).astype(np.int64), best_assign=st.assign.copy())
+    st = st._replace(hungry=np.flatnonzero(draws).astype(np.int64))
     if start_search(variant, w, st, SERIAL, least) == FAILED:
         return None
     return variant, st
