@@ -105,6 +105,12 @@ class _Run:
         self.trajectory: list[Progress] = []
         self.lock = threading.Lock()
 
+    def kernel_deadline(self, share: float = 1.0) -> float:
+        """The clock reading at which a kernel must stop: `share` of the time limit from the
+        start (NO_DEADLINE without a limit)."""
+        limit = self.config.time_limit
+        return NO_DEADLINE if limit is None else self.started + share * limit
+
     def finished(self) -> bool:
         """Past the time limit, asked to stop, or holding a schedule at the lower bound
         (nothing to gain)."""
@@ -209,10 +215,7 @@ def _decode_deadline(run: _Run) -> float:
     """When a construction decode must stop: the end of the time limit while there is no
     schedule, CONSTRUCT_SHARE of the limit once there is (the search needs the rest);
     NO_DEADLINE without a limit."""
-    limit = run.config.time_limit
-    if limit is None:
-        return NO_DEADLINE
-    return run.started + (CONSTRUCT_SHARE if run.best is not None else 1.0) * limit
+    return run.kernel_deadline(CONSTRUCT_SHARE if run.best is not None else 1.0)
 
 
 def _repair(run: _Run) -> None:
@@ -223,7 +226,7 @@ def _repair(run: _Run) -> None:
     Both stop when the solve is over."""
     p = run.p
     w = make_workspace(p)
-    deadline = NO_DEADLINE if run.deadline is None else run.deadline
+    deadline = run.kernel_deadline()
     least_viol, plan = FAILED, None
     for viol, assign, defer, least, until in carbon_plans(p, w, deadline):
         if viol == ABORTED:
@@ -233,8 +236,10 @@ def _repair(run: _Run) -> None:
             return
         if viol < least_viol:
             least_viol, plan = viol, (w.seq.copy(), assign.copy(), defer.copy(), least, until)
-    state = None if plan is None else repair_state(p, w, plan, run.caps, run.config.seed)
-    if plan is None or state is None:
+    if plan is None:
+        return
+    state = repair_state(p, w, plan, run.caps, run.config.seed)
+    if state is None:
         return
     variant, st = state
     least = plan[3]
@@ -328,7 +333,7 @@ def _regroup(run: _Run, opts: HeuristicOptions, seed: int) -> int:
     none = np.zeros(p.n_ops, dtype=np.bool_)
     pool = list(variants(p, opts.least_energy))
     budget = opts.iterations or (REGROUP_MOVES if run.deadline is None else None)
-    deadline = NO_DEADLINE if run.deadline is None else run.deadline
+    deadline = run.kernel_deadline()
     moves = 0
     while not run.finished() and (budget is None or moves < budget):
         v = pool[moves % len(pool)]
@@ -483,10 +488,10 @@ class HeuristicSolver:
         run = _Run(compiled, p, config, opts.bounds, started)
         _warm_start(run, opts)
         batching = applies(p) and len(opts.rules) == len(RULES)
-        if batching and (run.best is None or run.best.viol > 0):  # (the search batches too)
+        if batching and not _feasible(run):  # (the search batches too)
             _batching(run, opts)
         _construct(run, replace(opts, rules=()) if batching and run.best else opts)
-        if (run.best is None or run.best.viol > 0) and not np.isnan(p.carbon_cap):
+        if not _feasible(run) and not np.isnan(p.carbon_cap):
             _repair(run)
         moves = 0
         workers = max(1, config.workers or 1)
