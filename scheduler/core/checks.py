@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 def _int(value: Any, where: str, minimum: int | None = 0, maximum: int = MAX_TICKS) -> int:
     wanted = "an integer" if minimum is None else f"an integer >= {minimum}"
-    if isinstance(value, bool) or not isinstance(value, Integral):
+    if type(value) is not int and (isinstance(value, bool) or not isinstance(value, Integral)):
         raise InstanceError(f"{where}: expected {wanted}, got {quote(value)}")
     number = int(value)
     if minimum is not None and number < minimum:
@@ -43,7 +43,9 @@ def _num(
 ) -> float:
     """A finite real number in [minimum, maximum] (no minimum when None: in [-max, max])."""
     wanted = "a finite number" if minimum is None else f"a number >= {minimum:g}"
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+    if type(value) not in (int, float) and (isinstance(value, bool) or not isinstance(value, Real)):
+        raise InstanceError(f"{where}: expected {wanted}, got {quote(value)}")
+    if not math.isfinite(value):
         raise InstanceError(f"{where}: expected {wanted}, got {quote(value)}")
     number = float(value)
     if minimum is not None and number < minimum:

@@ -170,7 +170,7 @@ def _fields(
 ) -> dict[str, Any]:
     """A JSON object with only `allowed` keys and every `required` one; null means absent."""
     place = where or "top level"
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise InstanceError(f"{place}: expected an object {{...}}, got {show(value)}")
     for key in value:
         if key not in allowed:
@@ -192,7 +192,7 @@ def _item(where: str, key: str, index: int, ident: Any = None) -> str:
 
 
 def _ident(value: Any) -> Any:
-    return value.get("id") if isinstance(value, Mapping) else None
+    return value.get("id") if type(value) is dict or isinstance(value, Mapping) else None
 
 
 def _machine(value: Any, index: int) -> Machine:
@@ -275,7 +275,7 @@ def _predecessor(value: Any, where: str) -> tuple[str, int]:
 def _mode(value: Any, where: str) -> Mode:
     fields = _fields(value, where, MODE_KEYS, ("machine", "duration"))
     demands = fields.get("resources", {})
-    if not isinstance(demands, Mapping):
+    if type(demands) is not dict and not isinstance(demands, Mapping):
         raise InstanceError(f"{where}: resources: expected an object {{id: amount}}")
     return Mode(
         machine=as_id(fields["machine"], f"{where}: machine"),

@@ -43,7 +43,9 @@ def as_int(value: Any, where: str, minimum: int | None = 0, maximum: int = MAX_T
     """An integer of at most `maximum` (an integral float such as 30.0 is accepted; bools are
     not)."""
     wanted = "an integer" if minimum is None else f"an integer >= {minimum}"
-    if isinstance(value, Integral) and not isinstance(value, bool):
+    if type(value) is int:  # the common case, without the slow abstract-class checks
+        result = value
+    elif isinstance(value, Integral) and not isinstance(value, bool):
         result = operator.index(value)
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         result = int(value)
@@ -59,7 +61,9 @@ def as_int(value: Any, where: str, minimum: int | None = 0, maximum: int = MAX_T
 def as_num(value: Any, where: str, minimum: float | None = 0.0) -> float:
     """A finite number as a float, at least `minimum` unless that is None."""
     wanted = "a number" if minimum is None else f"a number >= {minimum:g}"
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+    if type(value) not in (int, float) and (isinstance(value, bool) or not isinstance(value, Real)):
+        raise InstanceError(f"{where}: expected {wanted}, got {show(value)}")
+    if not math.isfinite(value):
         raise InstanceError(f"{where}: expected {wanted}, got {show(value)}")
     if minimum is not None and value < minimum:
         raise InstanceError(f"{where}: expected {wanted}, got {value}")
