@@ -99,7 +99,8 @@ def _heuristic_start(compiled: CompiledInstance, config: SolveConfig) -> Schedul
     """The heuristic's best schedule in a small slice of the time budget, or None when it finds
     none or does not support the instance (the exact solver then starts cold). It runs as many
     local searches in parallel as the exact solver will have workers, so no core idles."""
-    budget = WARM_START_SHARE * config.time_limit if config.time_limit else WARM_START_MAX_S
+    limit = config.time_limit
+    budget = WARM_START_MAX_S if limit is None else WARM_START_SHARE * limit
     heuristic_config = SolveConfig(
         objective=config.objective,
         time_limit=min(WARM_START_MAX_S, budget),
