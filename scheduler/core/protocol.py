@@ -61,6 +61,9 @@ class Capabilities:
     lexicographic: bool = True
     weighted_sums: bool = True
     options: Mapping[str, str] = field(default_factory=dict)
+    # the solver's own check of option values and of the instance's size against its limits
+    # (raises UnsupportedFeatureError), run with the others so that nothing is spent first
+    check: Callable[[CompiledInstance, Mapping[str, Any]], None] | None = None
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.features) - set(FEATURES)) + sorted(set(self.terms) - set(TERMS))
@@ -102,7 +105,8 @@ class Solver(Protocol):
 
 def check_supported(solver: Solver, compiled: CompiledInstance, config: SolveConfig) -> None:
     """Raise UnsupportedFeatureError naming what `solver` does not model among the
-    instance's features, the objective's terms and form, and the options given."""
+    instance's features, the objective's terms and form, and the options given (and what its
+    own `check` refuses: option values, the instance's size)."""
     caps = solver.capabilities
     missing = sorted(instance_features(compiled) - caps.features)
     if missing:
@@ -132,3 +136,5 @@ def check_supported(solver: Solver, compiled: CompiledInstance, config: SolveCon
             f"{solver.name} does not know the option(s) {', '.join(map(repr, unknown))} "
             f"(known: {known})"
         )
+    if caps.check is not None:
+        caps.check(compiled, config.options)

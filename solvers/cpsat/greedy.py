@@ -14,12 +14,14 @@ import numpy as np
 from scheduler.core.compile import CompiledInstance
 from solvers.cpsat.energy_blocks import power_scale, power_units
 from solvers.profiles import step_integral
+from solvers.stopping import NO_DEADLINE, SetupClock
 
 CANDIDATES = 16  # ready operations compared at each step (the earliest-ready ones)
 CARBON_SLACKS = (1.5, 2.0, 3.0, 5.0)  # later completions accepted for less carbon (x earliest)
 CLEAN_TRIES = 3  # later, cleaner carbon steps tried as starts
 CLEAN_LOOKAHEAD = 4096  # steps searched for them (work by steps, not by the horizon)
 MAX_TICK = np.iinfo(np.int64).max
+CLOCK_EVERY = 64  # placements between looks at the clock
 
 
 class _Plan:
@@ -168,19 +170,22 @@ def _cleanest(
 
 
 def greedy_schedule(
-    c: CompiledInstance, modes: list[list[int]], latest: np.ndarray
+    c: CompiledInstance,
+    modes: list[list[int]],
+    latest: np.ndarray,
+    clock: SetupClock = NO_DEADLINE,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """(mode, start) per operation of the list schedule `_list_schedule`; with a carbon cap
     (and a carbon profile) the first of ever more carbon-aware variants (slack 1, then
     CARBON_SLACKS) that meets the cap, else the one emitting least; None when no variant
-    ends every operation by its latest end."""
+    ends every operation by its latest end. Raises OutOfTime when `clock` runs out first."""
     capped = not np.isnan(c.carbon_cap_kg) and c.carbon_start.size > 0
     carbon = _Carbon(c) if capped else None
-    best = _list_schedule(c, modes, latest, carbon, 1.0)
+    best = _list_schedule(c, modes, latest, carbon, 1.0, clock)
     for slack in CARBON_SLACKS if capped else ():
         if best is not None and best[2] <= c.carbon_cap_kg:
             break
-        found = _list_schedule(c, modes, latest, carbon, slack)
+        found = _list_schedule(c, modes, latest, carbon, slack, clock)
         if found is not None and (best is None or found[2] < best[2]):
             best = found
     return None if best is None else best[:2]
@@ -192,6 +197,7 @@ def _list_schedule(
     latest: np.ndarray,
     carbon: _Carbon | None,
     slack: float,
+    clock: SetupClock,
 ) -> tuple[np.ndarray, np.ndarray, float] | None:
     """(mode, start, carbon kg) by earliest completion: at each step, of the CANDIDATES
     operations ready first (releases, placed predecessors and lags), the operation that ends
@@ -208,7 +214,11 @@ def _list_schedule(
     queue = [(ready[o], o) for o in range(c.n_ops) if waiting[o] == 0]  # a heap: ready first
     heapq.heapify(queue)
     emitted = 0.0
+    placed = 0
     while queue:
+        placed += 1
+        if placed % CLOCK_EVERY == 0:
+            clock.check()
         firsts = [heapq.heappop(queue) for _ in range(min(CANDIDATES, len(queue)))]
         best = None
         for _, o in firsts:

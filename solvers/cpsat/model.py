@@ -17,8 +17,10 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from scheduler.core.compile import CompiledInstance
+from solvers.stopping import NO_DEADLINE, SetupClock
 
 DEPOT = -1  # the machine's start/end node in a setup circuit
+CLOCK_EVERY = 1024  # operations between looks at the clock while building
 
 
 @dataclass
@@ -102,13 +104,21 @@ def feasible_modes(
     ]
 
 
-def build_model(c: CompiledInstance, earliest: np.ndarray, latest: np.ndarray) -> SchedulingModel:
-    """Every constraint of the instance as a CP-SAT model (no objective yet)."""
+def build_model(
+    c: CompiledInstance,
+    earliest: np.ndarray,
+    latest: np.ndarray,
+    clock: SetupClock = NO_DEADLINE,
+) -> SchedulingModel:
+    """Every constraint of the instance as a CP-SAT model (no objective yet). Raises OutOfTime
+    when `clock` runs out first (the model of a large plant takes seconds)."""
     model = cp_model.CpModel()
     dur = c.mode_duration
     modes = feasible_modes(c, earliest, latest)
     start, end = [], []
     for o in range(c.n_ops):
+        if o % CLOCK_EVERY == 0:
+            clock.check()
         shortest = int(min(dur[k] for k in modes[o]))
         lo, hi = int(earliest[o]), int(latest[o])
         start.append(model.new_int_var(lo, hi - shortest, f"s{o}"))
@@ -134,8 +144,9 @@ def build_model(c: CompiledInstance, earliest: np.ndarray, latest: np.ndarray) -
             model.add(start[c.succ_op[i]] >= end[a] + int(c.succ_lag[i]))
 
     reach = _reachability(c) if c.has_setups else []
-    for m in range(c.n_machines):
-        _add_machine(sm, c, m, earliest, latest, intervals, reach)
+    for m, ops in enumerate(_busy_by_machine(sm, c)):
+        clock.check()
+        _add_machine(sm, c, m, ops, earliest, latest, intervals, reach)
     for o, su in sm.setup_in.items():
         model.add(su == cp_model.LinearExpr.sum([t * lit for t, lit in sm.setup_arcs.get(o, [])]))
     _add_resources(sm, c, intervals)
@@ -149,6 +160,17 @@ def _reachability(c: CompiledInstance) -> list[int]:
         for s in c.succ_op[c.succ_ptr[o] : c.succ_ptr[o + 1]]:
             reach[o] |= reach[s] | (1 << int(s))
     return reach
+
+
+def _busy_by_machine(sm: SchedulingModel, c: CompiledInstance) -> list[dict[int, list[int]]]:
+    """Per machine, {operation: its feasible modes that occupy the machine}, in operation order
+    (zero-duration modes occupy nothing)."""
+    by_machine: list[dict[int, list[int]]] = [{} for _ in range(c.n_machines)]
+    for o, ks in enumerate(sm.modes):
+        for k in ks:
+            if c.mode_duration[k] > 0:
+                by_machine[int(c.mode_machine[k])].setdefault(o, []).append(k)
+    return by_machine
 
 
 def _busy_modes(sm: SchedulingModel, c: CompiledInstance, o: int, m: int) -> list[int]:
@@ -200,17 +222,14 @@ def _add_machine(
     sm: SchedulingModel,
     c: CompiledInstance,
     m: int,
+    ops: dict[int, list[int]],
     earliest: np.ndarray,
     latest: np.ndarray,
     intervals: dict[int, cp_model.IntervalVar],
     reach: list[int],
 ) -> None:
-    """No-overlap of the machine's operations and windows, and its setup circuit if needed."""
-    ops: dict[int, list[int]] = {}
-    for o in range(c.n_ops):
-        on_m = _busy_modes(sm, c, o, m)
-        if on_m:
-            ops[o] = on_m
+    """No-overlap of the machine's operations `ops` ({operation: its modes on m}) and windows,
+    and its setup circuit if needed."""
     if not ops:
         return
     last_end = int(max(latest[o] for o in ops))

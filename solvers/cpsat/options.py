@@ -5,6 +5,7 @@ a SolveConfig."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,13 @@ MAX_DEFAULT_WORKERS = 8
 MAX_SETUP_ARCS = 2_000_000  # beyond this the circuits take longer to build than to solve
 
 
-def check_options(options: dict[str, Any]) -> None:
+def check_limits(c: CompiledInstance, options: Mapping[str, Any]) -> None:
+    """cpsat's own check (Capabilities.check): option values, then the model's size."""
+    check_options(options)
+    check_size(c, options)
+
+
+def check_options(options: Mapping[str, Any]) -> None:
     """Refuse unknown option keys and malformed values before any model is built."""
     parse_bounds(options.get("bounds", {}), "cpsat")
     if not isinstance(options.get("log_search_progress", False), bool):
@@ -41,7 +48,7 @@ def check_options(options: dict[str, Any]) -> None:
     _set_raw(cp_model.CpSolver(), raw)
 
 
-def check_size(c: CompiledInstance, options: dict[str, Any]) -> None:
+def check_size(c: CompiledInstance, options: Mapping[str, Any]) -> None:
     """Refuse an instance whose setup circuits could have more than `max_setup_arcs` arcs
     (one per ordered pair of operations that can share a machine), before building them."""
     if not c.has_setups:

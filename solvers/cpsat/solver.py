@@ -24,7 +24,13 @@ from solvers.cpsat.deviation import add_deviation
 from solvers.cpsat.energy_model import add_energy, term_units
 from solvers.cpsat.greedy import greedy_schedule
 from solvers.cpsat.hints import hint_solution, schedule_hints, set_hints
-from solvers.cpsat.model import SchedulingModel, build_model, infeasibility, time_windows
+from solvers.cpsat.model import (
+    SchedulingModel,
+    build_model,
+    feasible_modes,
+    infeasibility,
+    time_windows,
+)
 from solvers.cpsat.objectives import (
     IntegerLevel,
     ObjectiveVariables,
@@ -34,9 +40,9 @@ from solvers.cpsat.objectives import (
     integer_levels,
     level_expression,
 )
-from solvers.cpsat.options import OPTIONS, check_options, check_size, configure
+from solvers.cpsat.options import OPTIONS, check_limits, configure
 from solvers.cpsat.terms import schedule_terms
-from solvers.stopping import stop_watch
+from solvers.stopping import OutOfTime, SetupClock, stop_watch
 
 REL_TOL = 1e-9  # objective values closer than this (relative) count as equal
 
@@ -101,20 +107,24 @@ class _Outcome:
     solution: tuple[np.ndarray, np.ndarray] | None = None
     statuses: list[Status] = field(default_factory=list)
     bound: float | None = None
+    stopped: str = "it was stopped first"  # why CP-SAT did not search, when it did not
 
 
 class CpSatSolver:
     """OR-Tools CP-SAT over the compiled arrays (see solvers.cpsat.model for the model)."""
 
     name = "cpsat"
-    capabilities = Capabilities(terms=frozenset(TERMS), options=OPTIONS)
+    capabilities = Capabilities(terms=frozenset(TERMS), options=OPTIONS, check=check_limits)
 
     def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
-        """Solve `compiled` for `config.objective`, with every term <= its `bounds` option."""
+        """Solve `compiled` for `config.objective`, with every term <= its `bounds` option.
+        Set-up work (the list-schedule hint, the model) stops at the time limit: then the
+        valid hint, if any, is returned."""
         check_supported(self, compiled, config)
         started = time.perf_counter()
-        check_options(config.options)
-        check_size(compiled, config.options)
+        clock = SetupClock(
+            None if config.time_limit is None else started + config.time_limit, config.stop
+        )
         bounds = parse_bounds(config.options.get("bounds", {}), "cpsat")
         units = term_units(compiled)
         levels = integer_levels(compiled, config.objective, units)
@@ -126,46 +136,53 @@ class CpSatSolver:
             return Result(
                 "infeasible", self.name, message=reason, wall_time_s=time.perf_counter() - started
             )
-        sm = build_model(compiled, earliest, latest)
-        em = add_energy(sm, compiled, units, config.objective.terms | set(bounds), latest)
-        ov = add_objective_variables(
-            sm.model, sm.end, compiled, levels + [level for level, _ in bounded]
-        )
-        ov.energy = em.expressions
         ref = compile_reference(compiled, config.reference) if config.reference else None
-        dm = add_deviation(sm, compiled, ref) if ref is not None else None
-        ov.deviation = dm.expression if dm is not None else None
-        for level, most in bounded:
-            sm.model.add(level_expression(ov, compiled, level) <= most)
-        hint, origin = _initial_hint(compiled, config, sm.modes, latest, bounds, ref)
-        if hint is not None:
-            hints = schedule_hints(sm, ov, em, compiled, *hint)
-            set_hints(sm.model, hints + (dm.hints(*hint) if dm is not None else []))
+        modes = feasible_modes(compiled, earliest, latest)
         trajectory: list[Progress] = []
-        outcome = _solve_levels(sm, ov, compiled, levels, config, started, trajectory)
-        initial = (hint, origin)
-        result = self._result(compiled, levels, bounds, outcome, initial, trajectory, started, ref)
+        outcome = _Outcome()
+        try:
+            hint = _initial_hint(compiled, config, modes, latest, bounds, ref, clock)
+        except OutOfTime:
+            hint = _Hint(None, "", False)
+        try:
+            sm = build_model(compiled, earliest, latest, clock)
+            em = add_energy(sm, compiled, units, config.objective.terms | set(bounds), latest)
+            ov = add_objective_variables(
+                sm.model, sm.end, compiled, levels + [level for level, _ in bounded]
+            )
+            ov.energy = em.expressions
+            dm = add_deviation(sm, compiled, ref) if ref is not None else None
+            ov.deviation = dm.expression if dm is not None else None
+            for level, most in bounded:
+                sm.model.add(level_expression(ov, compiled, level) <= most)
+            if hint.schedule is not None:
+                hints = schedule_hints(sm, ov, em, compiled, *hint.schedule)
+                set_hints(sm.model, hints + (dm.hints(*hint.schedule) if dm is not None else []))
+            clock.check()
+        except OutOfTime:
+            outcome.stopped = "the time limit or a stop came while the model was built"
+        else:
+            outcome = _solve_levels(sm, ov, compiled, levels, config, started, trajectory)
+        result = self._result(compiled, levels, outcome, hint, trajectory, started, ref)
         return _with_compiled_bound(result, level_bounds(compiled, config.objective)[0])
 
     def _result(
         self,
         c: CompiledInstance,
         levels: list[IntegerLevel],
-        bounds: dict[str, float],
         outcome: _Outcome,
-        initial: tuple[tuple[np.ndarray, np.ndarray] | None, str],
+        hint: _Hint,
         trajectory: list[Progress],
         started: float,
         ref: ReferencePlan | None,
     ) -> Result:
         """The better of CP-SAT's solution and the (valid) hinted schedule, as a Result whose
         objective values are exact (recomputed from the schedule, free of model rounding)."""
-        hint, origin = initial
         bound = levels[0].real(outcome.bound) if outcome.bound is not None else None
         message = (
             "CP-SAT level statuses: " + ", ".join(outcome.statuses)
             if outcome.statuses
-            else "CP-SAT was stopped before it searched"
+            else f"CP-SAT did not search: {outcome.stopped}"
         )
         best = outcome.solution
         status: Status
@@ -175,9 +192,9 @@ class CpSatSolver:
             status = "optimal"
         else:
             status = "feasible"
-        if hint is not None and _usable_hint(c, levels, bounds, hint, best, ref):
-            best, status = hint, "feasible"
-            message += f"; returned the {origin} (CP-SAT found nothing better)"
+        if hint.acceptable and _better_hint(c, levels, hint, best, ref):
+            best, status = hint.schedule, "feasible"
+            message += f"; returned the {hint.origin} (CP-SAT found nothing better)"
         if best is None:
             elapsed = time.perf_counter() - started
             return Result(status, self.name, bound=bound, wall_time_s=elapsed, message=message)
@@ -198,6 +215,16 @@ def _with_compiled_bound(result: Result, floor: float) -> Result:
     return result
 
 
+@dataclass
+class _Hint:
+    """The schedule hinted to CP-SAT, where it comes from, and whether it is complete, valid
+    and within the bounds (so that it may be returned)."""
+
+    schedule: tuple[np.ndarray, np.ndarray] | None
+    origin: str
+    acceptable: bool
+
+
 def _initial_hint(
     c: CompiledInstance,
     config: SolveConfig,
@@ -205,17 +232,20 @@ def _initial_hint(
     latest: np.ndarray,
     bounds: dict[str, float],
     ref: ReferencePlan | None,
-) -> tuple[tuple[np.ndarray, np.ndarray] | None, str]:
-    """The schedule to hint and where it comes from: the first of the complete warm start and
-    the greedy list schedule that is valid and within the bounds, else the warm start (even
-    partial or invalid), else the greedy one (or nothing)."""
+    clock: SetupClock,
+) -> _Hint:
+    """The first of the complete warm start and the greedy list schedule that is valid and
+    within the bounds, else the warm start (even partial or invalid), else the greedy one (or
+    nothing). Raises OutOfTime when the clock runs out in the list schedule."""
     warm = config.warm_start.to_arrays(c) if config.warm_start is not None else None
     if warm is not None and _acceptable(c, bounds, warm, ref):
-        return warm, "warm start"
-    greedy = greedy_schedule(c, modes, latest)
-    if (greedy is not None and _acceptable(c, bounds, greedy, ref)) or warm is None:
-        return greedy, "greedy list schedule"
-    return warm, "warm start"
+        return _Hint(warm, "warm start", True)
+    greedy = greedy_schedule(c, modes, latest, clock)
+    if greedy is not None and _acceptable(c, bounds, greedy, ref):
+        return _Hint(greedy, "greedy list schedule", True)
+    if warm is None:
+        return _Hint(greedy, "greedy list schedule", False)
+    return _Hint(warm, "warm start", False)
 
 
 def _values(
@@ -257,19 +287,19 @@ def _acceptable(
     return not validate(c.instance, Schedule.from_arrays(c, mode, start))
 
 
-def _usable_hint(
+def _better_hint(
     c: CompiledInstance,
     levels: list[IntegerLevel],
-    bounds: dict[str, float],
-    hint: tuple[np.ndarray, np.ndarray],
+    hint: _Hint,
     best: tuple[np.ndarray, np.ndarray] | None,
     ref: ReferencePlan | None,
 ) -> bool:
-    """True when the hinted schedule is acceptable and lexicographically better than `best`
-    (or there is no `best`)."""
-    if not _acceptable(c, bounds, hint, ref):
-        return False
-    return best is None or _better(_values(c, levels, hint, ref), _values(c, levels, best, ref))
+    """True when the (acceptable) hint is lexicographically better than `best` (or there is no
+    `best`)."""
+    assert hint.schedule is not None
+    if best is None:
+        return True
+    return _better(_values(c, levels, hint.schedule, ref), _values(c, levels, best, ref))
 
 
 def _solve_levels(
@@ -294,6 +324,9 @@ def _solve_levels(
         limit = None
         if config.time_limit is not None:
             remaining = config.time_limit - (time.perf_counter() - started)
+            if remaining <= 0:
+                out.stopped = "the time limit ran out while the model was built"
+                break
             limit = remaining / (len(levels) - i)
         configure(solver, config, limit)
         recorder = None

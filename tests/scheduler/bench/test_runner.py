@@ -9,11 +9,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
 import pytest
-from paths import ROOT as REPO
+from paths import plant_generator
 
 from scheduler.bench.metrics import Point, measure, objective_at, relative_to
 from scheduler.bench.suites import (
@@ -211,23 +210,11 @@ def test_bench_through_a_dask_local_cluster(tmp_path: Path) -> None:
 # -- the scale generator ----------------------------------------------------------------------
 
 
-def _generator() -> ModuleType:
-    """benchmarks/generate_plant.py, a script beside the data (not an installed module)."""
-    import importlib.util
-
-    path = REPO / "benchmarks" / "generate_plant.py"
-    spec = importlib.util.spec_from_file_location("generate_plant", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_plant_generator_is_seeded_and_shaped_as_asked(tmp_path: Path) -> None:
     from scheduler.core.compile import compile_instance
     from scheduler.io import load
 
-    script = _generator()
+    script = plant_generator()
     generate = script.generate_plant
     plant = generate(7, jobs=30, ops=4, machines=20)
     assert instance_to_dict(plant) == instance_to_dict(generate(7, jobs=30, ops=4, machines=20))

@@ -4,15 +4,18 @@ brute force on tiny ones, infeasibility, objectives, refusals, warm start and pr
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 
 import pytest
 from cpsat_support import solve as _solve
 from cpsat_support import solve_fixed_to_own_hint
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from paths import INSTANCES
+from paths import INSTANCES, plant_generator
 from strategies import instances, limits_are_loose
 
+import scheduler
 from scheduler.core.compile import compile_instance
 from scheduler.core.errors import UnsupportedFeatureError
 from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Resource
@@ -23,7 +26,8 @@ from scheduler.core.schedule import Assignment, Schedule
 from scheduler.core.validate import validate
 from scheduler.io import load
 from solvers.cpsat.greedy import greedy_schedule
-from solvers.cpsat.model import feasible_modes, time_windows
+from solvers.cpsat.model import build_model, feasible_modes, time_windows
+from solvers.stopping import OutOfTime, SetupClock
 
 FT06 = INSTANCES / "jssp" / "ft06.txt"
 OBJECTIVES = (
@@ -264,6 +268,10 @@ def test_setup_circuits_over_the_size_limit_are_refused_before_building() -> Non
     assert _solve(instance, options={"max_setup_arcs": 2}).objective == 10
     with pytest.raises(UnsupportedFeatureError, match="max_setup_arcs' must be an int"):
         _solve(instance, options={"max_setup_arcs": "many"})
+    logged: list[str] = []  # through the facade: refused before the heuristic warm start runs
+    with pytest.raises(UnsupportedFeatureError, match="limit of 1"):
+        scheduler.solve(instance, solver="cpsat", max_setup_arcs=1, log=logged.append)
+    assert not any("warm start" in line for line in logged)
 
 
 def test_weighted_tardiness_puts_the_heavy_job_first() -> None:
@@ -338,6 +346,34 @@ def test_the_warm_start_is_returned_when_cpsat_has_no_time() -> None:
     cold = _solve(instance, time_limit=0.0)  # then the greedy list schedule is returned
     assert cold.status == "feasible" and "greedy" in cold.message
     assert cold.schedule is not None and validate(instance, cold.schedule) == []
+
+
+def test_set_up_work_stops_at_the_clock() -> None:
+    """The list schedule and the model building read the clock (ta41: 600 operations, more
+    than one look's worth) and stop once the deadline has passed or a stop is requested."""
+    c = compile_instance(load(INSTANCES / "jssp" / "ta41.txt"))
+    earliest, latest = time_windows(c)
+    modes = feasible_modes(c, earliest, latest)
+    assert greedy_schedule(c, modes, latest, SetupClock(None)) is not None
+    stopped = threading.Event()
+    stopped.set()
+    for clock in (SetupClock(time.perf_counter()), SetupClock(None, stopped)):
+        with pytest.raises(OutOfTime):
+            greedy_schedule(c, modes, latest, clock)
+        with pytest.raises(OutOfTime):
+            build_model(c, earliest, latest, clock)
+
+
+def test_a_large_instance_is_answered_within_its_time_limit() -> None:
+    """A 3,000-operation plant whose list schedule and model take longer than the limit: the
+    solve returns within limit + 1 s, with a valid schedule or none."""
+    plant = plant_generator().generate_plant(3, jobs=300, ops=10, machines=50)
+    started = time.perf_counter()
+    result = _solve(plant, time_limit=0.5, workers=2)
+    assert time.perf_counter() - started <= 1.5
+    assert result.schedule is None or validate(plant, result.schedule) == []
+    if result.schedule is None:
+        assert result.status == "unknown" and "did not search" in result.message
 
 
 def test_an_invalid_warm_start_is_never_returned() -> None:
