@@ -5,8 +5,9 @@ Policy (see DESIGN.md section 11, "The default solve"):
 - the heuristic goes first once its kernels are loaded; until then (a fraction of a second
   from Numba's cache; minutes of compiling, in the background, on the first run after an
   install) CP-SAT runs;
-- a part keeps the cores while it improves; after `patience` seconds without a better
-  schedule it hands over to the other part, warm-started from the best schedule so far;
+- a part keeps the cores while it improves the best schedule or the best bound (CP-SAT's
+  proof needs its search uninterrupted: a new turn starts it over); after `patience` seconds
+  without either it hands over to the other part, warm-started from the best schedule so far;
 - a part whose turn improved nothing waits longer for its next: the other part's patience
   doubles (so CP-SAT, which on large job shops improves nothing in its turns, takes a
   geometrically shrinking share, while on small instances it keeps its turns);
@@ -63,7 +64,7 @@ class _Portfolio:
     proven: bool = False
     infeasible: Result | None = None
     trajectory: list[Progress] = field(default_factory=list)
-    improved_at: float = 0.0
+    improved_at: float = 0.0  # when the best schedule or the best bound last improved
     lock: threading.Lock = field(default_factory=threading.Lock)
     notes: list[str] = field(default_factory=list)
 
@@ -84,13 +85,13 @@ class _Portfolio:
                 objective is None or point.objective < objective - REL_TOL * max(1.0, objective)
             )
             higher = point.bound is not None and (self.bound is None or point.bound > self.bound)
+            if not (better or higher):
+                return
+            self.improved_at = time.perf_counter()
             if better:
-                self.improved_at = time.perf_counter()
                 objective = point.objective
             if higher:
                 self.bound = point.bound
-            if not (better or higher):
-                return
             merged = Progress(time.perf_counter() - self.started, objective, self.bound)
             self.trajectory.append(merged)
         if self.config.on_progress is not None:
@@ -217,7 +218,7 @@ def _run_part(
     until: threading.Event | None = None,
 ) -> Result:
     """Solve with one part while a watcher stops it on the outer stop request, when `until`
-    is set, or after `patience` seconds without a better schedule from any part."""
+    is set, or after `patience` seconds without a better schedule or bound from any part."""
     done = threading.Event()
     run.improved_at = time.perf_counter()
 

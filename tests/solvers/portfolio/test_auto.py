@@ -14,7 +14,7 @@ from scheduler.core import compile as compile_module
 from scheduler.core.compile import CompiledInstance
 from scheduler.core.model import Instance, Job, Machine, Mode, Operation
 from scheduler.core.protocol import SolveConfig
-from scheduler.core.result import Result
+from scheduler.core.result import Progress, Result
 from scheduler.core.solve import DEFAULT_SOLVER
 from scheduler.io import load
 from solvers.portfolio import AutoSolver
@@ -139,3 +139,32 @@ def test_a_fruitless_turn_doubles_the_others_patience_and_turns_get_new_seeds() 
     assert 0.9 <= long_a <= 1.4 and 1.9 <= long_b <= 2.4
     seeds = [seed for seed, _ in first.turns]
     assert seed_a == seed_b == 5 and len(first.turns) == 2 and len(set(seeds)) == 2
+
+
+class _Proving(_Idle):
+    """A part whose bound rises every 0.3 s for 2.4 s (as CP-SAT's on the way to a proof),
+    with no better schedule, then waits for its stop."""
+
+    def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
+        started = time.perf_counter()
+        for step in range(1, 9):
+            if config.stop.wait(0.3):
+                break
+            assert config.on_progress is not None
+            config.on_progress(Progress(time.perf_counter() - started, None, 1000.0 + step))
+        config.stop.wait(config.time_limit)
+        self.turns.append((config.seed, time.perf_counter() - started))
+        return Result("unknown", self.name)
+
+
+def test_a_rising_bound_keeps_the_turn() -> None:
+    """Patience 1 s: a part raising the best bound keeps its turn while it does (2.4 s), then
+    hands over 1 s after its last gain; the bound it reached is reported."""
+    auto = AutoSolver()
+    proving, other = _Proving("proving"), _Idle("other")
+    auto.parts = [proving, other]
+    compiled = scheduler.compile_instance(load(INSTANCES / "jssp" / "ft06.txt"))
+    result = auto.solve(compiled, SolveConfig(time_limit=4.0))
+    (_, turn), *_ = proving.turns
+    assert 3.2 <= turn <= 3.9
+    assert result.bound == 1008.0
