@@ -43,9 +43,10 @@ def _num(
 ) -> float:
     """A finite real number in [minimum, maximum] (no minimum when None: in [-max, max])."""
     wanted = "a finite number" if minimum is None else f"a number >= {minimum:g}"
-    if type(value) not in (int, float) and (isinstance(value, bool) or not isinstance(value, Real)):
-        raise InstanceError(f"{where}: expected {wanted}, got {quote(value)}")
-    if not math.isfinite(value):
+    plain = type(value) in (int, float)  # the common case, without the abstract-class checks
+    if not (plain or (isinstance(value, Real) and not isinstance(value, bool))) or not (
+        math.isfinite(value)
+    ):
         raise InstanceError(f"{where}: expected {wanted}, got {quote(value)}")
     number = float(value)
     if minimum is not None and number < minimum:

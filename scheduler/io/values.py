@@ -61,9 +61,10 @@ def as_int(value: Any, where: str, minimum: int | None = 0, maximum: int = MAX_T
 def as_num(value: Any, where: str, minimum: float | None = 0.0) -> float:
     """A finite number as a float, at least `minimum` unless that is None."""
     wanted = "a number" if minimum is None else f"a number >= {minimum:g}"
-    if type(value) not in (int, float) and (isinstance(value, bool) or not isinstance(value, Real)):
-        raise InstanceError(f"{where}: expected {wanted}, got {show(value)}")
-    if not math.isfinite(value):
+    plain = type(value) in (int, float)  # the common case, without the abstract-class checks
+    if not (plain or (isinstance(value, Real) and not isinstance(value, bool))) or not (
+        math.isfinite(value)
+    ):
         raise InstanceError(f"{where}: expected {wanted}, got {show(value)}")
     if minimum is not None and value < minimum:
         raise InstanceError(f"{where}: expected {wanted}, got {value}")

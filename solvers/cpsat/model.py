@@ -108,13 +108,14 @@ def build_model(
     c: CompiledInstance,
     earliest: np.ndarray,
     latest: np.ndarray,
+    modes: list[list[int]],
     clock: SetupClock = NO_DEADLINE,
 ) -> SchedulingModel:
-    """Every constraint of the instance as a CP-SAT model (no objective yet). Raises OutOfTime
-    when `clock` runs out first (the model of a large plant takes seconds)."""
+    """Every constraint of the instance as a CP-SAT model (no objective yet), over each
+    operation's `feasible_modes`. Raises OutOfTime when `clock` runs out first (the model of a
+    large plant takes seconds)."""
     model = cp_model.CpModel()
     dur = c.mode_duration
-    modes = feasible_modes(c, earliest, latest)
     start, end = [], []
     for o in range(c.n_ops):
         if o % CLOCK_EVERY == 0:

@@ -145,7 +145,7 @@ class CpSatSolver:
         except OutOfTime:
             hint = _Hint(None, "", False)
         try:
-            sm = build_model(compiled, earliest, latest, clock)
+            sm = build_model(compiled, earliest, latest, modes, clock)
             em = add_energy(sm, compiled, units, config.objective.terms | set(bounds), latest)
             ov = add_objective_variables(
                 sm.model, sm.end, compiled, levels + [level for level, _ in bounded]

@@ -361,7 +361,7 @@ def test_set_up_work_stops_at_the_clock() -> None:
         with pytest.raises(OutOfTime):
             greedy_schedule(c, modes, latest, clock)
         with pytest.raises(OutOfTime):
-            build_model(c, earliest, latest, clock)
+            build_model(c, earliest, latest, modes, clock)
 
 
 def test_a_large_instance_is_answered_within_its_time_limit() -> None:

@@ -168,7 +168,7 @@ def _unhinted(instance: Instance) -> list[str] | None:
     earliest, latest = time_windows(c)
     if infeasibility(c, earliest, latest) is not None:
         return None
-    sm = build_model(c, earliest, latest)
+    sm = build_model(c, earliest, latest, feasible_modes(c, earliest, latest))
     em = add_energy(sm, c, units, objective.terms, latest)
     ov = add_objective_variables(sm.model, sm.end, c, integer_levels(c, objective, units))
     ov.energy = em.expressions
