@@ -1,4 +1,6 @@
-"""The setup-aware search of the heuristic for plants with changeovers or a power cap: iterated
+"""The setup-aware search of the heuristic for large plants with changeovers or a power cap
+where the tabu search does not apply (a power cap, windows, resources, or an objective other
+than the makespan; the batching schedules still start it where it does): iterated
 family-batching list scheduling (`solvers.heuristics.batching`) over machine selections, a
 family-stay bias and randomised ties, each schedule scored exactly and the best kept.
 

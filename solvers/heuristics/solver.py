@@ -1,7 +1,7 @@
 """The `heuristic` solver: every dispatching rule under every generation scheme (or the ones
 asked for), the best start kept, then local search in the time limit, in parallel runs when
-`workers` > 1: tabu search on the machine orders where it applies (plain instance, makespan
-alone), else simulated annealing on the priorities. A schedule meeting the makespan lower
+`workers` > 1: tabu search on the machine orders where it applies (makespan alone; setups
+but no windows, resources or power cap), else simulated annealing on the priorities. A schedule meeting the makespan lower
 bound ends it early (optimal). Only schedules meeting every hard limit are returned."""
 
 from __future__ import annotations
@@ -356,12 +356,14 @@ def _move_budget(run: _Run, opts: HeuristicOptions) -> int | None:
 
 
 def _tabu_applies(run: _Run) -> bool:
-    """Tabu search needs a plain instance and the makespan alone to minimise, with no other
-    limit a shorter makespan could break (deadlines, carbon cap, bounds on other terms)."""
+    """Tabu search needs a schedule fixed by modes and machine orders (no windows, resources
+    or power cap; setups are fine) and the makespan alone to minimise, with no other limit a
+    shorter makespan could break (deadlines, carbon cap, bounds on other terms)."""
     p = run.p
     makespan_only = run.levels.shape[0] == 1 and not run.levels[0, 1:].any()
+    disjunctive = not (p.unav_ptr[-1] > 0 or p.n_res > 0 or p.has_cap)
     return (
-        p.plain
+        disjunctive
         and makespan_only
         and not p.has_deadlines
         and np.isnan(p.carbon_cap)

@@ -1,12 +1,16 @@
-"""Tabu search on the disjunctive graph (Numba) for the makespan of plain instances: the
-classic job-shop improvement method, where the priority-space annealing is weak.
+"""Tabu search on the disjunctive graph (Numba) for the makespan of instances without
+windows, resources or a power cap: the classic job-shop improvement method, where the
+priority-space annealing is weak.
 
 A solution is the mode of every op and the order of the ops on each machine; its schedule is
 the earliest start of every op (longest paths from release dates, precedence lags and machine
-order). Moves, all on one critical path: swap the first or the last two ops of a critical
+order, a machine arc weighing the op's duration plus the sequence-dependent setup to the
+next). Moves, all on one critical path: swap the first or the last two ops of a critical
 block (the N5/N7 neighbourhood of Nowicki-Smutnicki), or give a critical op another mode
-(on its machine at the position that looks best). Moves are ranked by the usual estimate from
-heads and tails (the longest path through the ops that move); the chosen one is then applied
+(on its machine at the position that looks best); with setups also move a critical op to
+another place on its own machine (next to its family, where the setups it saves pay). Moves
+are ranked by the usual estimate from heads and tails (the longest path through the ops that
+move, setups included); the chosen one is then applied
 and the longest paths recomputed exactly (a move that closes a cycle is undone and the next
 one tried). The reverse of a move is tabu for a random tenure unless it looks better than the
 best; after a long stall the search goes back to its best solution and kicks it with a few
@@ -25,6 +29,7 @@ from solvers.heuristics.problem import Problem
 TABU_SIZE = 1 << 16  # hashed tabu attributes (a collision only makes a move tabu early)
 TENURE_MIN = 8
 KICK_MOVES = 4  # random moves applied to the best solution after a stall
+SHIFT = 32  # insertion places tried each side of where an op would start on a machine
 SWAP, REMODE = 0, 1
 OPTIMAL, STUCK = 1, 2  # why a search stopped (counters[3])
 NEVER = np.iinfo(np.int64).max  # estimate of a move that surely closes a cycle
@@ -36,6 +41,7 @@ class TabuState(NamedTuple):
     mode: np.ndarray  # global mode per op
     dur: np.ndarray  # its duration
     mach: np.ndarray  # its machine, -1 for an op taking no machine time
+    family: np.ndarray  # setup family per op, -1 for all when the instance has no setups
     seq: np.ndarray  # [n_machines, machine_slots] ops on each machine in order
     cnt: np.ndarray
     pos: np.ndarray  # index of each op in its machine's sequence
@@ -78,6 +84,7 @@ def make_tabu_state(p: Problem, mode: np.ndarray, start: np.ndarray, seed: int) 
         mode=np.array(mode, dtype=np.int64),
         dur=dur,
         mach=mach,
+        family=(p.op_family if p.has_setups else np.full(n, -1)).astype(np.int64),
         seq=seq,
         cnt=cnt,
         pos=pos,
@@ -125,54 +132,69 @@ def _after(p: Problem, st: TabuState, o: int) -> int:
 def _longest_paths(p: Problem, st: TabuState) -> int:
     """Heads and tails of the current orders (bind/by_machine: what sets each head); returns
     the makespan, or -1 when the orders and the precedences form a cycle."""
+    # the arrays are taken out of the tuples once: each access through a tuple costs a
+    # reference count, which made this pass several times slower
+    pred_ptr, succ_ptr, succ_op, succ_lag = p.pred_ptr, p.succ_ptr, p.succ_op, p.succ_lag
+    family, setup, has_setups = st.family, p.setup, p.has_setups
+    head, tail, dur, mach, pos, cnt, seq = st.head, st.tail, st.dur, st.mach, st.pos, st.cnt, st.seq
+    indeg, queue, bind, by_machine = st.indeg, st.queue, st.bind, st.by_machine
     n = p.n_ops
     top = 0
     for o in range(n):
-        d = p.pred_ptr[o + 1] - p.pred_ptr[o]
-        if st.mach[o] >= 0 and st.pos[o] > 0:
+        d = pred_ptr[o + 1] - pred_ptr[o]
+        if mach[o] >= 0 and pos[o] > 0:
             d += 1
-        st.indeg[o] = d
-        st.head[o] = p.op_release[o]
-        st.bind[o] = -1
-        st.by_machine[o] = False
+        indeg[o] = d
+        head[o] = p.op_release[o]
+        bind[o] = -1
+        by_machine[o] = False
         if d == 0:
-            st.queue[top] = o
+            queue[top] = o
             top += 1
     makespan = 0
     i = 0
     while i < top:
-        o = st.queue[i]
+        o = queue[i]
         i += 1
-        e = st.head[o] + st.dur[o]
+        e = head[o] + dur[o]
         makespan = max(makespan, e)
-        for a in range(p.succ_ptr[o], p.succ_ptr[o + 1]):
-            x = p.succ_op[a]
-            t = e + p.succ_lag[a]
-            if t > st.head[x]:
-                st.head[x], st.bind[x], st.by_machine[x] = t, o, False
-            st.indeg[x] -= 1
-            if st.indeg[x] == 0:
-                st.queue[top] = x
+        for a in range(succ_ptr[o], succ_ptr[o + 1]):
+            x = succ_op[a]
+            t = e + succ_lag[a]
+            if t > head[x]:
+                head[x], bind[x], by_machine[x] = t, o, False
+            indeg[x] -= 1
+            if indeg[x] == 0:
+                queue[top] = x
                 top += 1
-        m = st.mach[o]
-        if m >= 0 and st.pos[o] + 1 < st.cnt[m]:
-            x = st.seq[m, st.pos[o] + 1]
-            if e > st.head[x]:
-                st.head[x], st.bind[x], st.by_machine[x] = e, o, True
-            st.indeg[x] -= 1
-            if st.indeg[x] == 0:
-                st.queue[top] = x
+        m = mach[o]
+        if m >= 0 and pos[o] + 1 < cnt[m]:
+            x = seq[m, pos[o] + 1]
+            t = e
+            if has_setups and family[o] >= 0 and family[x] >= 0:
+                t += setup[m, family[o], family[x]]
+            if t > head[x]:
+                head[x], bind[x], by_machine[x] = t, o, True
+            indeg[x] -= 1
+            if indeg[x] == 0:
+                queue[top] = x
                 top += 1
     if top < n:
         return -1
     for i in range(n - 1, -1, -1):
-        o = st.queue[i]
-        q = _after(p, st, o)
-        m = st.mach[o]
-        if m >= 0 and st.pos[o] + 1 < st.cnt[m]:
-            x = st.seq[m, st.pos[o] + 1]
-            q = max(q, st.dur[x] + st.tail[x])
-        st.tail[o] = q
+        o = queue[i]
+        q = 0
+        for a in range(succ_ptr[o], succ_ptr[o + 1]):
+            x = succ_op[a]
+            q = max(q, succ_lag[a] + dur[x] + tail[x])
+        m = mach[o]
+        if m >= 0 and pos[o] + 1 < cnt[m]:
+            x = seq[m, pos[o] + 1]
+            t = dur[x] + tail[x]
+            if has_setups and family[o] >= 0 and family[x] >= 0:
+                t += setup[m, family[o], family[x]]
+            q = max(q, t)
+        tail[o] = q
     return makespan
 
 
@@ -184,39 +206,72 @@ def _estimate_swap(p: Problem, st: TabuState, u: int) -> int:
     for a in range(p.succ_ptr[u], p.succ_ptr[u + 1]):
         if p.succ_op[a] == v:
             return NEVER  # v must follow u
+    # setups around the pair: before v (from x), between v and u, after u (to y)
+    fam, setup = st.family, p.setup
+    fu, fv = fam[u], fam[v]
+    vu = setup[m, fv, fu] if fu >= 0 and fv >= 0 else 0
     rv = _ready(p, st, v)
     if i > 0:
         x = st.seq[m, i - 1]
-        rv = max(rv, st.head[x] + st.dur[x])
-    ru = max(_ready(p, st, u), rv + st.dur[v])
+        xv = setup[m, fam[x], fv] if fv >= 0 and fam[x] >= 0 else 0
+        rv = max(rv, st.head[x] + st.dur[x] + xv)
+    ru = max(_ready(p, st, u), rv + st.dur[v] + vu)
     qu = _after(p, st, u)
     if i + 2 < st.cnt[m]:
-        x = st.seq[m, i + 2]
-        qu = max(qu, st.dur[x] + st.tail[x])
-    qv = max(_after(p, st, v), st.dur[u] + qu)
+        y = st.seq[m, i + 2]
+        uy = setup[m, fu, fam[y]] if fu >= 0 and fam[y] >= 0 else 0
+        qu = max(qu, uy + st.dur[y] + st.tail[y])
+    qv = max(_after(p, st, v), vu + st.dur[u] + qu)
     return max(rv + st.dur[v] + qv, ru + st.dur[u] + qu)
 
 
 @njit(cache=True)
 def _estimate_remode(p: Problem, st: TabuState, o: int, k: int) -> tuple[int, int]:
     """Longest path through op o in mode k at its best insertion index on that machine (the
-    index in the sequence without o): (estimate, index)."""
+    index in the sequence without o): (estimate, index). Only indices within SHIFT of where
+    the op would start are tried (in its current mode its current place, else where the
+    machine's heads pass its ready time): further away its path only grows."""
     m = p.mode_machine[k]
     d = p.mode_duration[k]
+    n = st.cnt[m]
+    seq, head, tail, dur, pos_o = st.seq, st.head, st.tail, st.dur, st.pos[o]
     r0, q0 = _ready(p, st, o), _after(p, st, o)
+    own = st.mach[o] == m
+    here = pos_o if own and k == st.mode[o] else -1
+    centre = here
+    if here < 0:  # heads rise along a machine's sequence: bisect for the first past r0
+        lo, hi = 0, n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if head[seq[m, mid]] < r0:
+                lo = mid + 1
+            else:
+                hi = mid
+        centre = lo
+    family, setup = st.family, p.setup
+    fam = family[o]
     best, at = NEVER, 0
-    prev = -1  # the op before the insertion point
-    index = 0
-    for i in range(st.cnt[m] + 1):
-        nxt = st.seq[m, i] if i < st.cnt[m] else -1
+    for i in range(max(0, centre - SHIFT), min(n, centre + SHIFT) + 1):
+        nxt = seq[m, i] if i < n else -1  # i: place in the sequence with o
         if nxt == o:
             continue
-        r = r0 if prev < 0 else max(r0, st.head[prev] + st.dur[prev])
-        q = q0 if nxt < 0 else max(q0, st.dur[nxt] + st.tail[nxt])
+        index = i - 1 if own and i > pos_o else i  # the same place without o
+        if index == here:
+            continue
+        prev = -1
+        if i > 0:
+            prev = seq[m, i - 1]
+            if prev == o:
+                prev = seq[m, i - 2] if i > 1 else -1
+        r, q = r0, q0
+        if prev >= 0:
+            su = setup[m, family[prev], fam] if fam >= 0 and family[prev] >= 0 else 0
+            r = max(r0, head[prev] + dur[prev] + su)
+        if nxt >= 0:
+            su = setup[m, fam, family[nxt]] if fam >= 0 and family[nxt] >= 0 else 0
+            q = max(q0, su + dur[nxt] + tail[nxt])
         if r + d + q < best:
             best, at = r + d + q, index
-        prev = nxt
-        index += 1
     return best, at
 
 
@@ -254,9 +309,10 @@ def _candidates(p: Problem, st: TabuState) -> int:
     """Moves on a critical path of the current solution into st.cand, with their estimates
     in st.value; returns their number."""
     last, latest = 0, -1
+    head, dur = st.head, st.dur
     for o in range(p.n_ops):
-        if st.head[o] + st.dur[o] > latest:
-            last, latest = o, st.head[o] + st.dur[o]
+        if head[o] + dur[o] > latest:
+            last, latest = o, head[o] + dur[o]
     n_path = 0
     o = last
     while o >= 0:
@@ -281,7 +337,7 @@ def _candidates(p: Problem, st: TabuState) -> int:
         if st.dur[o] == 0:
             continue
         for k in range(p.mode_ptr[o], p.mode_ptr[o + 1]):
-            if k != st.mode[o] and p.mode_duration[k] > 0:
+            if (k != st.mode[o] or p.has_setups) and p.mode_duration[k] > 0:
                 st.cand[0, n], st.cand[1, n], st.cand[2, n] = REMODE, o, k
                 st.value[n], st.cand[3, n] = _estimate_remode(p, st, o, k)
                 n += 1
@@ -402,7 +458,7 @@ def tabu_search(p: Problem, st: TabuState, moves: int, stall: int) -> bool:
     Each iteration applies the chosen move (see `_choose`) with a random tenure."""
     improved = False
     spent = 0
-    spread = max(2, p.n_jobs // 2)
+    spread = max(2, min(p.n_jobs // 2, 64))
     while spent < moves and st.counters[3] == 0:
         n = _candidates(p, st)
         spent += n + 1
