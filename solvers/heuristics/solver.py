@@ -1,8 +1,9 @@
 """The `heuristic` solver: every dispatching rule under every generation scheme (or the ones
 asked for), the best start kept, then local search in the time limit, in parallel runs when
 `workers` > 1: tabu search on the machine orders where it applies (makespan alone; setups
-but no windows, resources or power cap), else simulated annealing on the priorities. A schedule meeting the makespan lower
-bound ends it early (optimal). Only schedules meeting every hard limit are returned."""
+but no windows, resources or power cap), else simulated annealing on the priorities. A
+schedule meeting the makespan lower bound ends it early (optimal). Only schedules meeting
+every hard limit are returned."""
 
 from __future__ import annotations
 
