@@ -17,6 +17,7 @@ import numpy as np
 
 from scheduler.core.bounds import level_bounds
 from scheduler.core.compile import CompiledInstance, compile_reference
+from scheduler.core.objective import Objective
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
 from scheduler.core.result import Progress, Result, Status
 from scheduler.core.schedule import Schedule
@@ -104,6 +105,8 @@ class _Run:
         self.best: _Best | None = None
         self.at_bound = False  # the best schedule meets the lower bound: proven optimal
         self.trajectory: list[Progress] = []
+        self.resume: dict[int, TabuState] = {}  # tabu searches to go on with, by worker
+        self.tabu: dict[int, TabuState] = {}  # the tabu searches this run, by worker
         self.lock = threading.Lock()
 
     def kernel_deadline(self, share: float = 1.0) -> float:
@@ -261,14 +264,14 @@ def _feasible(run: _Run) -> bool:
     return best is not None and best.viol == 0
 
 
-def _search(run: _Run, opts: HeuristicOptions, seed: int) -> int:
+def _search(run: _Run, opts: HeuristicOptions, seed: int, worker: int) -> int:
     """One local search from the best start (tabu search where it applies, else annealing);
     returns the moves it evaluated."""
     p = run.p
     best = run.best
     assert best is not None
     if _tabu_applies(run):
-        return _tabu(run, opts, seed)
+        return _tabu(run, opts, seed, worker)
     if applies(p) and len(opts.rules) == len(RULES):
         return _regroup(run, opts, seed)
     w = make_workspace(p)
@@ -372,30 +375,35 @@ def _tabu_applies(run: _Run) -> bool:
     )
 
 
-def _tabu(run: _Run, opts: HeuristicOptions, seed: int) -> int:
-    """One tabu search from the best start; returns the moves it evaluated."""
+def _tabu(run: _Run, opts: HeuristicOptions, seed: int, worker: int) -> int:
+    """One tabu search from the best start, or the worker's search of the last solve going
+    on when that one's best is still the best; returns the moves it evaluated."""
     p = run.p
     best = run.best
     assert best is not None
-    st = make_tabu_state(p, best.mode, best.start, seed)
-    if not start_tabu(p, st):
-        return 0
+    st = run.resume.get(worker)
+    if st is None or st.makespan[1] > best.vals[0]:
+        st = make_tabu_state(p, best.mode, best.start, seed)
+        if not start_tabu(p, st):
+            return 0
+    run.tabu[worker] = st
     _offer_tabu(run, st)  # its earliest starts may already end sooner
     budget = _move_budget(run, opts)
     stall = TABU_STALL[0] + TABU_STALL[1] * p.n_ops
     chunk = 64
+    before = int(st.counters[1])  # moves of the solve it goes on from
     while (
         not run.finished()
         and not st.counters[3]  # no move left (see tabu.OPTIMAL and tabu.STUCK)
-        and (budget is None or st.counters[1] < budget)
+        and (budget is None or st.counters[1] - before < budget)
     ):
-        size = chunk if budget is None else min(chunk, budget - int(st.counters[1]))
+        size = chunk if budget is None else min(chunk, budget - int(st.counters[1]) + before)
         tick = time.perf_counter()
         improved = tabu_search(p, st, size, stall)
         chunk = _next_chunk(run, chunk, time.perf_counter() - tick)
         if improved:
             _offer_tabu(run, st)
-    return int(st.counters[1])
+    return int(st.counters[1]) - before
 
 
 def _offer_tabu(run: _Run, st: TabuState) -> None:
@@ -461,11 +469,36 @@ def _proven(bounds: list[float], vals: np.ndarray) -> bool:
     return all(float(v) <= b + s for v, b, s in zip(vals, bounds, slack, strict=True))
 
 
+@dataclass
+class _Carry:
+    """The tabu searches of a solve, for the next solve to go on with when it starts from
+    the schedule that solve returned (the default solve's turns: a search started over loses
+    its tabu memory and its path, and fell behind one that ran on)."""
+
+    compiled: CompiledInstance
+    objective: Objective
+    schedule: Schedule
+    states: dict[int, TabuState]
+
+    def fits(self, compiled: CompiledInstance, config: SolveConfig) -> bool:
+        """Whether a solve of `compiled` under `config` starts where this one ended."""
+        return (
+            self.compiled is compiled
+            and self.objective == config.objective
+            and config.warm_start is self.schedule
+        )
+
+
 class HeuristicSolver:
-    """Dispatching rules decoded by Numba schedule generation schemes, then local search."""
+    """Dispatching rules decoded by Numba schedule generation schemes, then local search. A
+    solve warm-started from the schedule the last solve of the same instance returned goes
+    on with that solve's tabu searches (see `_Carry`)."""
 
     name = "heuristic"
     capabilities = Capabilities(terms=frozenset(TERMS), options=OPTIONS)
+
+    def __init__(self) -> None:
+        self._carry: _Carry | None = None
 
     def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
         """Best rule schedule improved by local search until the time limit (see the module).
@@ -489,6 +522,9 @@ class HeuristicSolver:
         plan = compile_reference(compiled, reference) if reference is not None else None
         p = make_problem(compiled, config.objective, plan)
         run = _Run(compiled, p, config, opts.bounds, started)
+        carry, self._carry = self._carry, None
+        if carry is not None and carry.fits(compiled, config):
+            run.resume = carry.states
         _warm_start(run, opts)
         batching = applies(p) and len(opts.rules) == len(RULES)
         if batching and not _feasible(run):  # (the search batches too)
@@ -501,11 +537,14 @@ class HeuristicSolver:
         if opts.local_search and run.best is not None and p.n_ops > 1:
             seeds = [config.seed + 7919 * i for i in range(workers)]
             if workers == 1:
-                moves = _search(run, opts, seeds[0])
+                moves = _search(run, opts, seeds[0], 0)
             else:
                 with ThreadPoolExecutor(workers) as pool:
-                    moves = sum(pool.map(lambda s: _search(run, opts, s), seeds))
-        return _result(run, first_call, moves, workers)
+                    moves = sum(pool.map(lambda i: _search(run, opts, seeds[i], i), range(workers)))
+        result = _result(run, first_call, moves, workers)
+        if run.tabu and result.schedule is not None:
+            self._carry = _Carry(compiled, config.objective, result.schedule, dict(run.tabu))
+        return result
 
 
 def _result(run: _Run, first_call: float, moves: int, workers: int) -> Result:

@@ -196,3 +196,26 @@ def test_the_search_groups_families_to_save_setups() -> None:
     assert st_.makespan[1] == 16
     schedule = Schedule.from_arrays(c, st_.best_mode, st_.best_start)
     assert validate(inst, schedule) == []
+
+
+def test_a_solve_from_the_last_schedule_goes_on_with_its_tabu_search() -> None:
+    """The default solve's heuristic turns: warm-started from the schedule the last solve
+    returned, the solver goes on with that solve's tabu search (its memory and its path);
+    from any other schedule it starts a new one."""
+    c = compile_instance(load(FT06))
+    solver = HeuristicSolver()
+    first = solver.solve(c, SolveConfig(seed=3, options={"iterations": 40}))
+    carried = solver._carry
+    assert carried is not None and carried.schedule is first.schedule
+    state = carried.states[0]
+    iterations = int(state.counters[2])
+    second = solver.solve(
+        c, SolveConfig(seed=4, warm_start=first.schedule, options={"iterations": 40})
+    )
+    assert solver._carry is not None and solver._carry.states[0] is state
+    assert state.counters[2] > iterations  # the same search, further on
+    assert second.objective is not None and second.objective <= first.objective
+    assert validate(c.instance, second.schedule) == []
+    other = Schedule(c.instance, tuple(second.schedule.assignments))  # equal, not the same
+    solver.solve(c, SolveConfig(seed=4, warm_start=other, options={"iterations": 40}))
+    assert solver._carry is not None and solver._carry.states[0] is not state
