@@ -12,7 +12,8 @@ Policy (see DESIGN.md section 11, "The default solve"):
   doubles (so CP-SAT, which on large job shops improves nothing in its turns, takes a
   geometrically shrinking share, while on small instances it keeps its turns);
 - each turn of a part has a seed of its own (a search restarted from an unchanged best
-  schedule with the same seed would retrace its path);
+  schedule with the same seed would retrace its path); the heuristic's tabu searches go on
+  where they stopped when the best schedule is still the one they returned;
 - CP-SAT proving optimality, or a schedule meeting the lower bound of every level, ends the
   solve; so do the time limit and a stop request (Ctrl-C);
 - a part that refuses the instance (an unsupported feature) is dropped with one log line and
