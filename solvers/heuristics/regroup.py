@@ -19,7 +19,9 @@ import numpy as np
 from solvers.heuristics.batching import batch_decode
 from solvers.heuristics.problem import Problem, Workspace
 
-TARGETS = (0.95, 1.0, 1.05)  # machine-load targets, as shares of the plain energy bound
+TARGETS = (1.0, 1.05, 0.95)  # machine-load targets, as shares of the plain energy bound: at
+# 1.0 the first decode is both quicker and shorter than at 0.95 (0.68 s, 21,016 against 0.85 s,
+# 21,159 on the capped 20,000-operation plant, seed 31)
 STAYS = (0.0, 0.5, 1.0, 2.0)  # family-stay biases tried, in mean setups
 NOISE = 0.5  # tie noise of the randomised restarts, in mean setups
 MIN_OPS = 1000  # smaller instances: the annealing over priorities searches them better
@@ -70,21 +72,26 @@ def balanced_modes(p: Problem, target: float) -> np.ndarray:
 
 def variants(p: Problem, least_energy: bool) -> Iterator[Variant]:
     """The decodes of one round: the machine selections (earliest finish or the asked one;
-    with a power cap, energy-balanced assignments too) under each family-stay bias; after the
-    first round the caller repeats them with random ties."""
-    free = np.full(p.n_ops, -1, dtype=np.int64)
-    assigns = [(free, least_energy, "earliest finish" if not least_energy else "least energy")]
+    with a power cap, energy-balanced assignments, each computed when first needed so the
+    first schedule comes sooner) under each family-stay bias; after the first round the
+    caller repeats them with random ties."""
     cap = float(p.cap_tick.min()) if p.has_cap else 0.0
-    if cap > 0:  # free selection is slow there (every commit moves many placements)
-        least = np.minimum.reduceat(p.mode_kwh, p.mode_ptr[:-1]).sum()
-        bound = least / (cap * p.hours_per_tick)  # the plain energy bound, in ticks
-        assigns = [
-            (balanced_modes(p, share * bound), False, f"energy-balanced modes at {share:g}")
-            for share in TARGETS
-        ]
+    if cap <= 0:
+        free = np.full(p.n_ops, -1, dtype=np.int64)
+        label = "earliest finish" if not least_energy else "least energy"
+        for stay in STAYS:
+            yield Variant(free, least_energy, stay, 0.0, f"batching, {label}, stay {stay:g}")
+        return
+    # free selection is slow under a cap (every commit moves many placements)
+    least = np.minimum.reduceat(p.mode_kwh, p.mode_ptr[:-1]).sum()
+    bound = least / (cap * p.hours_per_tick)  # the plain energy bound, in ticks
+    balanced: dict[float, np.ndarray] = {}
     for stay in STAYS:
-        for assign, least, label in assigns:
-            yield Variant(assign, least, stay, 0.0, f"batching, {label}, stay {stay:g}")
+        for share in TARGETS:
+            if share not in balanced:
+                balanced[share] = balanced_modes(p, share * bound)
+            label = f"batching, energy-balanced modes at {share:g}, stay {stay:g}"
+            yield Variant(balanced[share], False, stay, 0.0, label)
 
 
 def run_variant(
