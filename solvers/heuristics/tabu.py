@@ -7,7 +7,8 @@ the earliest start of every op (longest paths from release dates, precedence lag
 order, a machine arc weighing the op's duration plus the sequence-dependent setup to the
 next). Moves, all on one critical path: swap the first or the last two ops of a critical
 block (the N5/N7 neighbourhood of Nowicki-Smutnicki), or give a critical op another mode
-(on its machine at the position that looks best); with setups also move a critical op to
+(on that machine at the place that looks best near where it could start, see
+`_estimate_remode`); with setups also move a critical op to
 another place on its own machine (next to its family, where the setups it saves pay). Moves
 are ranked by the usual estimate from heads and tails (the longest path through the ops that
 move, setups included); the chosen one is then applied
@@ -132,8 +133,9 @@ def _after(p: Problem, st: TabuState, o: int) -> int:
 def _longest_paths(p: Problem, st: TabuState) -> int:
     """Heads and tails of the current orders (bind/by_machine: what sets each head); returns
     the makespan, or -1 when the orders and the precedences form a cycle."""
-    # the arrays are taken out of the tuples once: each access through a tuple costs a
-    # reference count, which made this pass several times slower
+    # the arrays are taken out of the tuples once, and `_after` is written out in the
+    # backward pass: each access through a tuple costs a reference count, which made this
+    # pass ten times slower on a 20,000-operation plant
     pred_ptr, succ_ptr, succ_op, succ_lag = p.pred_ptr, p.succ_ptr, p.succ_op, p.succ_lag
     family, setup, has_setups = st.family, p.setup, p.has_setups
     head, tail, dur, mach, pos, cnt, seq = st.head, st.tail, st.dur, st.mach, st.pos, st.cnt, st.seq
