@@ -17,6 +17,7 @@ from scheduler.core.limits import (
     MIN_TIME_UNIT_MINUTES,
     cut,
     describe_limit,
+    finite_number,
     quote,
 )
 
@@ -43,10 +44,7 @@ def _num(
 ) -> float:
     """A finite real number in [minimum, maximum] (no minimum when None: in [-max, max])."""
     wanted = "a finite number" if minimum is None else f"a number >= {minimum:g}"
-    plain = type(value) in (int, float)  # the common case, without the abstract-class checks
-    if not (plain or (isinstance(value, Real) and not isinstance(value, bool))) or not (
-        math.isfinite(value)
-    ):
+    if not finite_number(value):
         raise InstanceError(f"{where}: expected {wanted}, got {quote(value)}")
     number = float(value)
     if minimum is not None and number < minimum:

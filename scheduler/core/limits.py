@@ -8,6 +8,7 @@ Read by `scheduler.core.checks` (every Instance, however built) and the readers 
 from __future__ import annotations
 
 import math
+from numbers import Real
 from typing import Any
 
 # Ticks: durations, lags, setups, releases, due dates, deadlines, horizons, window ends,
@@ -51,6 +52,16 @@ def quote(value: Any) -> str:
     if isinstance(value, int) and abs(value) >= 10**QUOTE_CHARS:  # (str() refuses 4,300+ digits)
         return f"an integer of about {value.bit_length() * math.log10(2):.0f} digits"
     return cut(repr(value))
+
+
+def finite_number(value: Any) -> bool:
+    """Whether `value` is a finite real number (a bool is not). Plain int and float are
+    tested first, without the abstract-class checks that cost most of reading a large
+    instance."""
+    plain = type(value) in (int, float)
+    return (plain or (isinstance(value, Real) and not isinstance(value, bool))) and bool(
+        math.isfinite(value)
+    )
 
 
 def describe_limit(limit: float) -> str:

@@ -7,11 +7,17 @@ import json
 import math
 import operator
 from collections.abc import Mapping
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
 from scheduler.core.errors import InstanceError
-from scheduler.core.limits import MAX_NUMBER_CHARS, MAX_TICKS, describe_limit, quote
+from scheduler.core.limits import (
+    MAX_NUMBER_CHARS,
+    MAX_TICKS,
+    describe_limit,
+    finite_number,
+    quote,
+)
 
 
 class LongNumber(str):
@@ -61,10 +67,7 @@ def as_int(value: Any, where: str, minimum: int | None = 0, maximum: int = MAX_T
 def as_num(value: Any, where: str, minimum: float | None = 0.0) -> float:
     """A finite number as a float, at least `minimum` unless that is None."""
     wanted = "a number" if minimum is None else f"a number >= {minimum:g}"
-    plain = type(value) in (int, float)  # the common case, without the abstract-class checks
-    if not (plain or (isinstance(value, Real) and not isinstance(value, bool))) or not (
-        math.isfinite(value)
-    ):
+    if not finite_number(value):
         raise InstanceError(f"{where}: expected {wanted}, got {show(value)}")
     if minimum is not None and value < minimum:
         raise InstanceError(f"{where}: expected {wanted}, got {value}")
