@@ -70,11 +70,13 @@ def balanced_modes(p: Problem, target: float) -> np.ndarray:
     return mode
 
 
-def variants(p: Problem, least_energy: bool) -> Iterator[Variant]:
+def variants(
+    p: Problem, least_energy: bool, balanced: dict[float, np.ndarray] | None = None
+) -> Iterator[Variant]:
     """The decodes of one round: the machine selections (earliest finish or the asked one;
     with a power cap, energy-balanced assignments, each computed when first needed so the
-    first schedule comes sooner) under each family-stay bias; after the first round the
-    caller repeats them with random ties."""
+    first schedule comes sooner, and kept in `balanced` by target for the next caller) under
+    each family-stay bias; after the first round the caller repeats them with random ties."""
     cap = float(p.cap_tick.min()) if p.has_cap else 0.0
     if cap <= 0:
         free = np.full(p.n_ops, -1, dtype=np.int64)
@@ -85,7 +87,7 @@ def variants(p: Problem, least_energy: bool) -> Iterator[Variant]:
     # free selection is slow under a cap (every commit moves many placements)
     least = np.minimum.reduceat(p.mode_kwh, p.mode_ptr[:-1]).sum()
     bound = least / (cap * p.hours_per_tick)  # the plain energy bound, in ticks
-    balanced: dict[float, np.ndarray] = {}
+    balanced = {} if balanced is None else balanced
     for stay in STAYS:
         for share in TARGETS:
             if share not in balanced:

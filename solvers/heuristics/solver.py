@@ -107,6 +107,7 @@ class _Run:
         self.trajectory: list[Progress] = []
         self.resume: dict[int, TabuState] = {}  # tabu searches to go on with, by worker
         self.tabu: dict[int, TabuState] = {}  # the tabu searches this run, by worker
+        self.balanced: dict[float, np.ndarray] = {}  # the batching searches' mode sets
         self.lock = threading.Lock()
 
     def kernel_deadline(self, share: float = 1.0) -> float:
@@ -319,7 +320,7 @@ def _batching(run: _Run, opts: HeuristicOptions) -> None:
     w = make_workspace(run.p)
     rng = rng_for(run.config.seed)
     none = np.zeros(run.p.n_ops, dtype=np.bool_)
-    for v in variants(run.p, opts.least_energy):
+    for v in variants(run.p, opts.least_energy, run.balanced):
         if run.finished():
             return
         viol = run_variant(run.p, w, v, 0.0, rng, _decode_deadline(run))
@@ -335,7 +336,7 @@ def _regroup(run: _Run, opts: HeuristicOptions, seed: int) -> int:
     w = make_workspace(p)
     rng = rng_for(seed)
     none = np.zeros(p.n_ops, dtype=np.bool_)
-    pool = list(variants(p, opts.least_energy))
+    pool = list(variants(p, opts.least_energy, run.balanced))
     budget = opts.iterations or (REGROUP_MOVES if run.deadline is None else None)
     deadline = run.kernel_deadline()
     moves = 0
