@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
+import numpy as np
 import pytest
 from paths import INSTANCES
 
@@ -15,6 +16,7 @@ from scheduler.core.compile import CompiledInstance
 from scheduler.core.model import Instance, Job, Machine, Mode, Operation
 from scheduler.core.protocol import SolveConfig
 from scheduler.core.result import Progress, Result
+from scheduler.core.schedule import Schedule
 from scheduler.core.solve import DEFAULT_SOLVER
 from scheduler.io import load
 from solvers.portfolio import AutoSolver
@@ -168,3 +170,48 @@ def test_a_rising_bound_keeps_the_turn() -> None:
     (_, turn), *_ = proving.turns
     assert 3.2 <= turn <= 3.9
     assert result.bound == 1008.0
+
+
+class _Gaining(_Idle):
+    """A part that lowers a shared objective by `step` every 0.1 s, `times` times a turn
+    (as a search finding better schedules), then waits for its stop."""
+
+    def __init__(self, name: str, shared: list[float], step: float, times: int) -> None:
+        super().__init__(name)
+        self.shared, self.step, self.times = shared, step, times
+
+    def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
+        started = time.perf_counter()
+        assert config.time_limit is not None
+        for _ in range(min(self.times, int(config.time_limit / 0.1))):  # within its limit
+            if config.stop.wait(0.1):
+                break
+            self.shared[0] -= self.step
+            assert config.on_progress is not None
+            config.on_progress(Progress(time.perf_counter() - started, self.shared[0], None))
+        config.stop.wait(config.time_limit)
+        self.turns.append((config.seed, time.perf_counter() - started))
+        mode = compiled.mode_ptr[:-1]  # one op after another: a valid (poor) schedule
+        start = np.concatenate(([0], np.cumsum(compiled.mode_duration[mode])[:-1]))
+        schedule = Schedule.from_arrays(compiled, mode, start)
+        value = self.shared[0]
+        return Result("feasible", self.name, schedule, objective=value, objectives=[value])
+
+
+@pytest.mark.parametrize("leap", [50.0, 0.0])
+def test_a_trickle_of_small_gains_hands_over_to_a_part_that_gained_faster(leap: float) -> None:
+    """Patience 1 s. The first part gains 3 x `leap` from 1000 in its turn (15 %, then stale:
+    about 1.3 s); the second gains 0.01 % every 0.1 s without end. Slower than the first
+    part's pace, it hands over after 1 s; when the first part gained nothing, it keeps the
+    cores to the end (gains reset the patience)."""
+    auto = AutoSolver()
+    shared = [1000.0]
+    first, trickle = _Gaining("first", shared, leap, 3), _Gaining("trickle", shared, 0.1, 10**6)
+    auto.parts = [first, trickle]
+    compiled = scheduler.compile_instance(load(INSTANCES / "jssp" / "ft06.txt"))
+    auto.solve(compiled, SolveConfig(time_limit=4.0))
+    (_, turn), *_ = trickle.turns
+    if leap:
+        assert 0.9 <= turn <= 1.4 and len(first.turns) >= 2
+    else:
+        assert turn >= 1.5 and len(first.turns) == 1
