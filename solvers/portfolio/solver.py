@@ -79,16 +79,13 @@ class _Portfolio:
         """The relative improvement of the best objective from `since` (a perf_counter time),
         or from the first schedule after it, to now (None: no schedule)."""
         with self.lock:
-            values = [p.objective for p in self.trajectory if p.objective is not None]
-            before = [
-                p.objective
-                for p in self.trajectory
-                if p.objective is not None and p.time_s <= since - self.started
-            ]
-        if not values:
+            points = [(p.time_s, p.objective) for p in self.trajectory if p.objective is not None]
+        if not points:
             return None
-        old = before[-1] if before else values[len(before)]
-        return (old - values[-1]) / max(1.0, abs(old))
+        # the curve is in time order: the points up to `since` come first
+        earlier = sum(1 for t, _ in points if t <= since - self.started)
+        old = points[max(earlier - 1, 0)][1]
+        return (old - points[-1][1]) / max(1.0, abs(old))
 
     def left(self) -> float | None:
         """Seconds left of the time limit (None: no limit)."""
