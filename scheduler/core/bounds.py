@@ -5,18 +5,28 @@ gap against them means something even when no exact solver ran."""
 from __future__ import annotations
 
 import math
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from scheduler.core.compile import CompiledInstance
+from scheduler.core.highs import new_highs
 from scheduler.core.objective import Objective
+from scheduler.core.relaxation import energy_load_lp
 from scheduler.core.terms import TERMS
+
+if TYPE_CHECKING:
+    import highspy
 
 MAX_CENTRES = 32  # work centres tried by the work-centre bound, the most common first
 
 
-def term_lower_bounds(c: CompiledInstance) -> dict[str, float]:
-    """Each term's lower bound: the best makespan bound (`makespan_bound`); tardiness and
+def term_lower_bounds(c: CompiledInstance, wait: float | None = None) -> dict[str, float]:
+    """Each term's lower bound: the best makespan bound (`makespan_bound`, `wait` as there);
+    tardiness and
     flow time from each job's earliest completion (heads and shortest durations); energy,
     cost and carbon from each operation's least-energy mode at the lowest price or intensity
     anywhere in the horizon; idle energy 0."""
@@ -34,7 +44,7 @@ def term_lower_bounds(c: CompiledInstance) -> dict[str, float]:
         return float(np.minimum.reduceat(kwh * low, c.mode_ptr[:-1]).sum()) if c.n_ops else 0.0
 
     bounds = {
-        "makespan": float(makespan_bound(c)),
+        "makespan": float(makespan_bound(c, wait)),
         "weighted_tardiness": float(np.dot(c.job_weight, tardiness)),
         "total_flow_time": float((completion - c.job_release).sum()),
         "energy": float(np.minimum.reduceat(kwh, c.mode_ptr[:-1]).sum()) if c.n_ops else 0.0,
@@ -45,10 +55,47 @@ def term_lower_bounds(c: CompiledInstance) -> dict[str, float]:
     return {t: bounds.get(t, 0.0) for t in TERMS}
 
 
-def makespan_bound(c: CompiledInstance) -> int:
+def makespan_bound(c: CompiledInstance, wait: float | None = None) -> int:
     """The best of the makespan bounds: the compiled critical-path and machine-load bounds,
-    the work-centre bound with its forced setups, and the energy bound under the power cap."""
-    return max(c.lower_bound, work_centre_bound(c), power_cap_bound(c))
+    the work-centre bound with its forced setups, and under a power cap the energy bound and
+    the energy-load bound (`cap_load_bound`, `wait` as there)."""
+    return max(c.lower_bound, work_centre_bound(c), power_cap_bound(c), cap_load_bound(c, wait))
+
+
+class _Background:
+    """The energy-load bound of one instance, solved in a daemon thread."""
+
+    def __init__(self, c: CompiledInstance) -> None:
+        self.value = 0
+        self.done = threading.Event()
+        highs = new_highs()  # in the caller's thread: the first one silences stdout a moment
+        threading.Thread(target=self._solve, args=(c, highs), daemon=True).start()
+
+    def _solve(self, c: CompiledInstance, highs: highspy.Highs) -> None:
+        try:
+            solved = energy_load_lp(c, highs=highs)
+            if solved is not None:  # the LP's T, less its float tolerance, rounded up
+                self.value = math.ceil(solved[0] - 1e-6 * max(1.0, solved[0]))
+        finally:
+            self.done.set()
+
+
+_CAP_LOAD: weakref.WeakKeyDictionary[CompiledInstance, _Background] = weakref.WeakKeyDictionary()
+_CAP_LOAD_LOCK = threading.Lock()
+
+
+def cap_load_bound(c: CompiledInstance, wait: float | None = None) -> int:
+    """The energy-load relaxation's makespan bound under a power cap (`energy_load_lp`; 0
+    without a cap). Solved once per compiled instance, in a background thread started by the
+    first call, so that a solve's first schedule does not wait for it (about 1 s at 20,000
+    operations): 0 while it is not ready after `wait` seconds (None: wait for it)."""
+    if c.power_cap_start.size == 0 or c.n_ops == 0:
+        return 0
+    with _CAP_LOAD_LOCK:
+        job = _CAP_LOAD.get(c)
+        if job is None:
+            job = _CAP_LOAD[c] = _Background(c)
+    return job.value if job.done.wait(wait) else 0
 
 
 def power_cap_bound(c: CompiledInstance) -> int:
@@ -127,8 +174,19 @@ def _centre_bound(c: CompiledInstance, can: np.ndarray, centre: np.ndarray) -> i
     return int(c.op_release[inside].min()) + -(-work // n_machines)
 
 
-def level_bounds(c: CompiledInstance, objective: Objective) -> list[float]:
+def wait_until(deadline: float | None, stopped: bool = False) -> float | None:
+    """How long a returning solve may wait for `cap_load_bound`: the seconds from now to
+    `deadline` (a `time.perf_counter` reading), at least 0; None (as long as it takes)
+    without one; 0 once `stopped` (asked to stop, or at a bound already)."""
+    if stopped:
+        return 0.0
+    return None if deadline is None else max(0.0, deadline - time.perf_counter())
+
+
+def level_bounds(
+    c: CompiledInstance, objective: Objective, wait: float | None = None
+) -> list[float]:
     """A lower bound on each level of `objective` (weights are >= 0, so the weighted sum of
-    the term bounds bounds the level)."""
-    terms = term_lower_bounds(c)
+    the term bounds bounds the level); `wait` as in `cap_load_bound`."""
+    terms = term_lower_bounds(c, wait)
     return [sum(w * terms[t] for t, w in level) for level in objective.levels]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
-from scheduler.core.bounds import level_bounds
+from scheduler.core.bounds import level_bounds, wait_until
 from scheduler.core.compile import CompiledInstance, ReferencePlan, compile_reference
 from scheduler.core.objective import parse_bounds
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
@@ -164,7 +164,10 @@ class CpSatSolver:
         else:
             outcome = _solve_levels(sm, ov, compiled, levels, config, started, trajectory)
         result = self._result(compiled, levels, outcome, hint, trajectory, started, ref)
-        return _with_compiled_bound(result, level_bounds(compiled, config.objective)[0])
+        deadline = None if config.time_limit is None else started + config.time_limit
+        wait = wait_until(deadline, config.stop.is_set() or result.status == "optimal")
+        floor = level_bounds(compiled, config.objective, wait)[0]
+        return _with_compiled_bound(result, floor)
 
     def _result(
         self,

@@ -4,24 +4,33 @@ than the makespan; the batching schedules still start it where it does): iterate
 family-batching list scheduling (`solvers.heuristics.batching`) over machine selections, a
 family-stay bias and randomised ties, each schedule scored exactly and the best kept.
 
-Under a power cap the makespan is bound by the energy drawn, so besides earliest-finish
-selection it tries energy-balanced mode assignments (`balanced_modes`): every op in its
-least-energy mode, then ops moved off machines loaded past a target to the alternative that
-costs least extra energy per tick relieved."""
+Under a power cap the makespan is bound both by the energy drawn and by the machines' loads,
+so the decodes fix modes that trade one for the other: first a quick greedy assignment
+(`balanced_modes`: every op in its least-energy mode, then ops moved off machines loaded past
+a target to the alternative that costs least extra energy per tick relieved), then the modes
+of the energy-load relaxation (`scheduler.core.relaxation`, a linear program), which are
+better but take about 1 s to solve on 20,000 operations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 
+from scheduler.core.compile import CompiledInstance
+from scheduler.core.relaxation import lp_modes
 from solvers.heuristics.batching import batch_decode
 from solvers.heuristics.problem import Problem, Workspace
 
-TARGETS = (1.0, 1.05, 0.95)  # machine-load targets, as shares of the plain energy bound: at
-# 1.0 the first decode is both quicker and shorter than at 0.95 (0.68 s, 21,016 against 0.85 s,
+TARGETS = (1.0,)  # greedy machine-load targets, as shares of the plain energy bound: at 1.0
+# the first decode is both quicker and shorter than at 0.95 (0.68 s, 21,016 against 0.85 s,
 # 21,159 on the capped 20,000-operation plant, seed 31)
+LP_SHARES = (0.95, 0.9)  # machine loads within these shares of the relaxation's makespan:
+# room for the timing the cap forces (first decodes 20,350-20,436 at 0.95 and 0.9 against
+# 20,711-21,021 greedy at 1.0 and 20,702-20,858 at 1.0, capped plant seed 1)
 STAYS = (0.0, 0.5, 1.0, 2.0)  # family-stay biases tried, in mean setups
 NOISE = 0.5  # tie noise of the randomised restarts, in mean setups
 MIN_OPS = 1000  # smaller instances: the annealing over priorities searches them better
@@ -70,13 +79,32 @@ def balanced_modes(p: Problem, target: float) -> np.ndarray:
     return mode
 
 
+class ModeSets:
+    """The capped decodes' mode assignments of one solve, each computed once, by the first
+    worker that needs it, and shared (None: the relaxation gave none)."""
+
+    def __init__(self) -> None:
+        self._sets: dict[str, np.ndarray | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, make: Callable[[], np.ndarray | None]) -> np.ndarray | None:
+        with self._lock:
+            if key not in self._sets:
+                self._sets[key] = make()
+            return self._sets[key]
+
+
 def variants(
-    p: Problem, least_energy: bool, balanced: dict[float, np.ndarray] | None = None
+    p: Problem,
+    least_energy: bool,
+    c: CompiledInstance | None = None,
+    sets: ModeSets | None = None,
 ) -> Iterator[Variant]:
     """The decodes of one round: the machine selections (earliest finish or the asked one;
-    with a power cap, energy-balanced assignments, each computed when first needed so the
-    first schedule comes sooner, and kept in `balanced` by target for the next caller) under
-    each family-stay bias; after the first round the caller repeats them with random ties."""
+    with a power cap, the greedy energy-balanced assignments, then, given the compiled
+    instance `c`, the relaxation's, each computed when first needed so the first schedule
+    comes sooner, and kept in `sets` for the other workers) under each family-stay bias;
+    after the first round the caller repeats them with random ties."""
     cap = float(p.cap_tick.min()) if p.has_cap else 0.0
     if cap <= 0:
         free = np.full(p.n_ops, -1, dtype=np.int64)
@@ -87,13 +115,17 @@ def variants(
     # free selection is slow under a cap (every commit moves many placements)
     least = np.minimum.reduceat(p.mode_kwh, p.mode_ptr[:-1]).sum()
     bound = least / (cap * p.hours_per_tick)  # the plain energy bound, in ticks
-    balanced = {} if balanced is None else balanced
+    sets = ModeSets() if sets is None else sets
+    makers: dict[str, Callable[[], np.ndarray | None]] = {
+        f"energy-balanced modes at {s:g}": partial(balanced_modes, p, s * bound) for s in TARGETS
+    }
+    if c is not None:
+        makers.update({f"relaxation modes at {s:g}": partial(lp_modes, c, s) for s in LP_SHARES})
     for stay in STAYS:
-        for share in TARGETS:
-            if share not in balanced:
-                balanced[share] = balanced_modes(p, share * bound)
-            label = f"batching, energy-balanced modes at {share:g}, stay {stay:g}"
-            yield Variant(balanced[share], False, stay, 0.0, label)
+        for name, make in makers.items():
+            mode = sets.get(name, make)
+            if mode is not None:
+                yield Variant(mode, False, stay, 0.0, f"batching, {name}, stay {stay:g}")
 
 
 def run_variant(

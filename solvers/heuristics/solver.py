@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from scheduler.core.bounds import level_bounds
+from scheduler.core.bounds import level_bounds, wait_until
 from scheduler.core.compile import CompiledInstance, compile_reference
 from scheduler.core.objective import Objective
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
@@ -44,7 +44,7 @@ from solvers.heuristics.problem import (
     make_workspace,
     term_caps,
 )
-from solvers.heuristics.regroup import NOISE, applies, rng_for, run_variant, variants
+from solvers.heuristics.regroup import NOISE, ModeSets, applies, rng_for, run_variant, variants
 from solvers.heuristics.repair import carbon_plans, repair_moves, repair_state
 from solvers.heuristics.tabu import (
     TabuState,
@@ -98,7 +98,7 @@ class _Run:
         self.levels = level_matrix(config.objective)
         self.caps = term_caps(bounds)
         self.config = config
-        self.level_bounds = level_bounds(compiled, config.objective)
+        self.level_bounds = level_bounds(compiled, config.objective, wait=0.0)  # LP: see end
         self.bound = self.level_bounds[0]
         self.started = started
         self.deadline = None if config.time_limit is None else self.started + config.time_limit
@@ -107,7 +107,7 @@ class _Run:
         self.trajectory: list[Progress] = []
         self.resume: dict[int, TabuState] = {}  # tabu searches to go on with, by worker
         self.tabu: dict[int, TabuState] = {}  # the tabu searches this run, by worker
-        self.balanced: dict[float, np.ndarray] = {}  # the batching searches' mode sets
+        self.mode_sets = ModeSets()  # the batching searches' mode sets under a cap
         self.lock = threading.Lock()
 
     def kernel_deadline(self, share: float = 1.0) -> float:
@@ -320,7 +320,7 @@ def _batching(run: _Run, opts: HeuristicOptions) -> None:
     w = make_workspace(run.p)
     rng = rng_for(run.config.seed)
     none = np.zeros(run.p.n_ops, dtype=np.bool_)
-    for v in variants(run.p, opts.least_energy, run.balanced):
+    for v in variants(run.p, opts.least_energy, run.compiled, run.mode_sets):
         if run.finished():
             return
         viol = run_variant(run.p, w, v, 0.0, rng, _decode_deadline(run))
@@ -336,7 +336,7 @@ def _regroup(run: _Run, opts: HeuristicOptions, seed: int) -> int:
     w = make_workspace(p)
     rng = rng_for(seed)
     none = np.zeros(p.n_ops, dtype=np.bool_)
-    pool = list(variants(p, opts.least_energy, run.balanced))
+    pool = list(variants(p, opts.least_energy, run.compiled, run.mode_sets))
     budget = opts.iterations or (REGROUP_MOVES if run.deadline is None else None)
     deadline = run.kernel_deadline()
     moves = 0
@@ -550,6 +550,9 @@ class HeuristicSolver:
 
 def _result(run: _Run, first_call: float, moves: int, workers: int) -> Result:
     """The Result of a finished run: a schedule only if it meets every hard limit."""
+    wait = wait_until(run.deadline, run.at_bound or run.config.stop.is_set())
+    run.level_bounds = level_bounds(run.compiled, run.config.objective, wait)
+    run.bound = run.level_bounds[0]
     wall = time.perf_counter() - run.started
     note = f"numba first call {first_call:.2f} s; {moves} local-search moves in {workers} run(s)"
     best = run.best

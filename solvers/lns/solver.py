@@ -15,7 +15,7 @@ import time
 import numpy as np
 from ortools.sat.python import cp_model
 
-from scheduler.core.bounds import level_bounds
+from scheduler.core.bounds import level_bounds, wait_until
 from scheduler.core.compile import CompiledInstance
 from scheduler.core.errors import UnsupportedFeatureError
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
@@ -78,7 +78,7 @@ class LnsSolver:
         started = time.perf_counter()
         size, part_limit = _options(config)
         deadline = None if config.time_limit is None else started + config.time_limit
-        bounds = level_bounds(compiled, config.objective)
+        bounds = level_bounds(compiled, config.objective, wait=0.0)  # the LP bound comes later
         trajectory: list[Progress] = []
         initial = _start(compiled, config, started)
         if initial is None or not kernels_ready(deadline, config.stop):
@@ -102,6 +102,8 @@ class LnsSolver:
                 break
         mode, start = search.mode, search.start
         values = [float(v) for v in search.vals]
+        wait = wait_until(deadline, config.stop.is_set() or search.at_bound(bounds))
+        bounds = level_bounds(compiled, config.objective, wait)
         wall = time.perf_counter() - started
         close_trajectory(trajectory, wall, values[0], bounds[0])
         optimal = search.at_bound(bounds)

@@ -7,12 +7,10 @@ a constraint at its found value before the next level is minimised."""
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import highspy
@@ -20,6 +18,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from scheduler.core.highs import new_highs
 from scheduler.core.protocol import SolveConfig
 from scheduler.core.result import Progress
 from solvers.milp.model import Outcome
@@ -27,19 +26,6 @@ from solvers.stopping import stop_watch
 
 LEVEL_TOL = 1e-6  # a level held at its value v may reach v + LEVEL_TOL * max(1, |v|)
 SENSES = {0: (0, 0), 1: (-math.inf, 0), -1: (0, math.inf)}  # mixed-form row sense -> bounds
-
-
-@contextlib.contextmanager
-def _silent_stdout() -> Iterator[None]:
-    """File descriptor 1 sent to /dev/null: HiGHS prints its banner from C++ on creation."""
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 class _Recorder:
@@ -93,8 +79,7 @@ def solve_highs(
     repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
     columns = repn.columns
     n = len(columns)
-    with _silent_stdout():
-        h = highspy.Highs()
+    h = new_highs()
     h.setOptionValue("output_flag", bool(solver_log and config.log))
     h.setOptionValue("log_to_console", False)
     if solver_log and config.log is not None:

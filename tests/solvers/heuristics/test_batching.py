@@ -29,7 +29,7 @@ def test_batching_schedules_are_valid(inst: Instance, zeros: bool, seed: int) ->
     p = make_problem(c, Objective.parse("makespan"))
     w = make_workspace(p)
     rng = rng_for(seed)
-    for v in variants(p, least_energy=bool(seed % 2)):
+    for v in variants(p, least_energy=bool(seed % 2), c=c):
         for noise in (0.0, NOISE):
             viol = run_variant(p, w, v, noise, rng, NO_DEADLINE)
             if viol == FAILED:

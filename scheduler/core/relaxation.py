@@ -1,0 +1,87 @@
+"""The energy-load relaxation of a power-capped instance: each operation's modes taken in
+fractions so that every machine's load and the plant's energy fit in the least makespan T, a
+linear program solved by HiGHS. Under a cap the makespan is bound both by the energy drawn and
+by the machines' loads, and the modes that draw least energy crowd the lean machines: its T
+counts the trade-off, which the energy bound and the load bounds alone do not, and its mode
+shares guide the heuristic's mode choice."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from scheduler.core.compile import CompiledInstance
+from scheduler.core.highs import new_highs
+
+if TYPE_CHECKING:
+    import highspy
+
+LP_SECONDS = 10.0  # HiGHS's limit, past which the relaxation gives nothing (1 s at 40,000 modes)
+
+
+def energy_load_lp(
+    c: CompiledInstance,
+    load_share: float = 1.0,
+    time_limit: float = LP_SECONDS,
+    highs: highspy.Highs | None = None,
+) -> tuple[float, np.ndarray] | None:
+    """(T, x): the least T with, for some mode shares x (summing to 1 per operation), every
+    machine's load within `load_share` x T once its idle head and tail are counted (the least
+    head and tail of the operations that may use it), and the energy (kW x ticks) within the
+    highest cap x T. `load_share` 1 gives a makespan lower bound; below 1 it leaves the machines
+    room for the timing the cap forces (a mode choice, not a bound). None without a cap, or
+    when HiGHS ends without an optimum. `highs`: the (fresh) HiGHS to solve it with."""
+    if c.power_cap_start.size == 0 or c.n_ops == 0:
+        return None
+    import highspy
+
+    cap = float(c.power_cap_value.max())
+    n, m_count, k_count = c.n_ops, c.n_machines, c.n_modes
+    duration = c.mode_duration.astype(np.float64)
+    idle = np.full(m_count, np.inf)  # per machine: least head + least tail after its ops
+    np.minimum.at(idle, c.mode_machine, c.head[c.mode_op].astype(np.float64))
+    after = np.full(m_count, np.inf)
+    np.minimum.at(after, c.mode_machine, (c.tail - c.min_duration)[c.mode_op].astype(np.float64))
+    idle = np.where(np.isfinite(idle), idle, 0.0) + np.where(np.isfinite(after), after, 0.0)
+    # columns: the mode shares x_k, then T; rows: one per op (= 1), per machine, the energy
+    rows = np.concatenate(
+        [c.mode_op, n + c.mode_machine, np.full(k_count, n + m_count), n + np.arange(m_count + 1)]
+    )
+    cols = np.concatenate([np.tile(np.arange(k_count), 3), np.full(m_count + 1, k_count)])
+    values = np.concatenate(
+        [np.ones(k_count), duration, c.mode_power * duration, np.full(m_count, -load_share), [-cap]]
+    )
+    order = np.lexsort((rows, cols))
+    lp = highspy.HighsLp()
+    lp.num_col_ = k_count + 1
+    lp.num_row_ = n + m_count + 1
+    lp.col_cost_ = np.append(np.zeros(k_count), 1.0)
+    lp.col_lower_ = np.zeros(k_count + 1)
+    lp.col_upper_ = np.append(np.ones(k_count), highspy.kHighsInf)
+    lp.row_lower_ = np.concatenate([np.ones(n), np.full(m_count + 1, -highspy.kHighsInf)])
+    lp.row_upper_ = np.concatenate([np.ones(n), -idle, [0.0]])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.searchsorted(cols[order], np.arange(k_count + 2))
+    lp.a_matrix_.index_ = rows[order]
+    lp.a_matrix_.value_ = values[order]
+    h = new_highs() if highs is None else highs
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("time_limit", float(time_limit))
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    return float(x[-1]), x[:-1]
+
+
+def lp_modes(c: CompiledInstance, load_share: float) -> np.ndarray | None:
+    """Per operation, its global mode with the largest share in the relaxation at
+    `load_share` (None where `energy_load_lp` gives none)."""
+    solved = energy_load_lp(c, load_share)
+    if solved is None:
+        return None
+    order = np.lexsort((-solved[1], c.mode_op))  # by op, then by share, largest first
+    return order[c.mode_ptr[:-1]].astype(np.int64)

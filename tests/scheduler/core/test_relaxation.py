@@ -1,0 +1,110 @@
+"""The energy-load relaxation under a power cap: its makespan bound holds for every valid
+schedule (constant caps and profiles), beats the energy and load bounds where the lean modes
+crowd one machine, reaches the solvers' Results, and its mode sets decode to valid schedules;
+HiGHS's banner stays off standard output."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import instances
+
+from scheduler.core.bounds import cap_load_bound, makespan_bound, power_cap_bound
+from scheduler.core.compile import compile_instance
+from scheduler.core.kpi import compute_kpis
+from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile
+from scheduler.core.relaxation import energy_load_lp, lp_modes
+from scheduler.core.solve import solve
+from scheduler.core.validate import validate
+
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _lean_or_fast(cap: float | Profile) -> Instance:
+    """Two ops, each 10 ticks on lean A (1 kW) or 5 on fast B (4 kW), under a 4 kW cap. The
+    least energy alone allows 5 (20 kW-ticks), the loads alone 7 (y = 4/3 ops on B); both
+    at once need T >= 20 - 10y (A) and 4T >= 20 + 10y (energy), so y = 1.2 and T = 8. A and
+    B cannot run together (5 kW): the optimum is both on B, 10."""
+    jobs = tuple(
+        Job(f"J{j}", (Operation(f"O{j}", (Mode("A", 10, power_kw=1.0), Mode("B", 5, 4.0))),))
+        for j in range(2)
+    )
+    return Instance(
+        machines=(Machine("A"), Machine("B")), jobs=jobs, energy=Energy(power_cap_kw=cap)
+    )
+
+
+def test_the_relaxation_counts_both_energy_and_load() -> None:
+    c = compile_instance(_lean_or_fast(4.0))
+    assert power_cap_bound(c) == 5 and c.lower_bound <= 7
+    assert cap_load_bound(c) == 8 and makespan_bound(c) == 8
+    for solver in ("heuristic", "cpsat", "lns", "auto"):
+        result = solve(c, solver=solver, time_limit=5, workers=1)
+        assert result.objective == 10 and result.bound is not None and result.bound >= 8, solver
+
+
+def test_a_profile_is_relaxed_to_its_highest_step() -> None:
+    c = compile_instance(_lean_or_fast(Profile(((0, 4.0), (100, 1.0)))))
+    assert cap_load_bound(c) == 8
+
+
+def test_no_cap_no_relaxation() -> None:
+    c = compile_instance(dataclasses.replace(_lean_or_fast(4.0), energy=Energy()))
+    assert energy_load_lp(c) is None and cap_load_bound(c) == 0
+
+
+def test_the_bound_is_solved_once_and_then_ready_without_waiting() -> None:
+    c = compile_instance(_lean_or_fast(4.0))
+    assert cap_load_bound(c, wait=None) == 8
+    assert cap_load_bound(c, wait=0.0) == 8
+
+
+def _capped(inst: Instance, profile: bool) -> Instance:
+    """`inst` with a power cap: 8 kW constant, or stepping 6 / 12 / 8 kW every 7 ticks."""
+    cap: float | Profile = Profile(((0, 6.0), (7, 12.0), (14, 8.0)), 21) if profile else 8.0
+    return dataclasses.replace(inst, energy=dataclasses.replace(inst.energy, power_cap_kw=cap))
+
+
+@SETTINGS
+@given(instances(energy=True, resources=False), st.booleans())
+def test_no_schedule_beats_the_relaxation(inst: Instance, profile: bool) -> None:
+    inst = _capped(inst, profile)
+    c = compile_instance(inst)
+    bound = cap_load_bound(c)
+    for solver in ("heuristic", "cpsat"):
+        result = solve(c, solver=solver, time_limit=2, workers=1, warm_start=False)
+        if result.schedule is None:
+            continue
+        assert validate(inst, result.schedule) == []
+        makespan = compute_kpis(inst, result.schedule)["makespan"]
+        assert makespan >= bound, (solver, makespan, bound)
+        assert result.bound is not None and result.bound <= makespan
+
+
+@SETTINGS
+@given(instances(energy=True), st.sampled_from((0.9, 0.95, 1.0)))
+def test_relaxation_modes_are_modes_of_their_operations(inst: Instance, share: float) -> None:
+    c = compile_instance(_capped(inst, False))
+    mode = lp_modes(c, share)
+    if c.power_cap_start.size == 0:  # nothing draws power: the cap is compiled away
+        assert mode is None
+        return
+    assert mode is not None
+    assert np.all((c.mode_ptr[:-1] <= mode) & (mode < c.mode_ptr[1:]))
+
+
+@pytest.mark.parametrize("code", ["new_highs()", "new_highs(); new_highs()"])
+def test_highs_prints_no_banner_on_stdout(code: str) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", f"from scheduler.core.highs import new_highs; {code}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout == ""
