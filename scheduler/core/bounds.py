@@ -24,8 +24,11 @@ if TYPE_CHECKING:
 MAX_CENTRES = 32  # work centres tried by the work-centre bound, the most common first
 
 
-def term_lower_bounds(c: CompiledInstance, wait: float | None = None) -> dict[str, float]:
-    """Each term's lower bound: the best makespan bound (`makespan_bound`, `wait` as there);
+def term_lower_bounds(
+    c: CompiledInstance, wait: float | None = None, relaxation: bool = True
+) -> dict[str, float]:
+    """Each term's lower bound: the best makespan bound (`makespan_bound`, `wait` and
+    `relaxation` as there);
     tardiness and
     flow time from each job's earliest completion (heads and shortest durations); energy,
     cost and carbon from each operation's least-energy mode at the lowest price or intensity
@@ -44,7 +47,7 @@ def term_lower_bounds(c: CompiledInstance, wait: float | None = None) -> dict[st
         return float(np.minimum.reduceat(kwh * low, c.mode_ptr[:-1]).sum()) if c.n_ops else 0.0
 
     bounds = {
-        "makespan": float(makespan_bound(c, wait)),
+        "makespan": float(makespan_bound(c, wait, relaxation)),
         "weighted_tardiness": float(np.dot(c.job_weight, tardiness)),
         "total_flow_time": float((completion - c.job_release).sum()),
         "energy": float(np.minimum.reduceat(kwh, c.mode_ptr[:-1]).sum()) if c.n_ops else 0.0,
@@ -55,11 +58,13 @@ def term_lower_bounds(c: CompiledInstance, wait: float | None = None) -> dict[st
     return {t: bounds.get(t, 0.0) for t in TERMS}
 
 
-def makespan_bound(c: CompiledInstance, wait: float | None = None) -> int:
+def makespan_bound(c: CompiledInstance, wait: float | None = None, relaxation: bool = True) -> int:
     """The best of the makespan bounds: the compiled critical-path and machine-load bounds,
     the work-centre bound with its forced setups, and under a power cap the energy bound and
-    the energy-load bound (`cap_load_bound`, `wait` as there)."""
-    return max(c.lower_bound, work_centre_bound(c), power_cap_bound(c), cap_load_bound(c, wait))
+    (unless not `relaxation`: then it is not even started) the energy-load bound
+    (`cap_load_bound`, `wait` as there)."""
+    relaxed = cap_load_bound(c, wait) if relaxation else 0
+    return max(c.lower_bound, work_centre_bound(c), power_cap_bound(c), relaxed)
 
 
 class _Background:
@@ -89,13 +94,21 @@ def cap_load_bound(c: CompiledInstance, wait: float | None = None) -> int:
     without a cap). Solved once per compiled instance, in a background thread started by the
     first call, so that a solve's first schedule does not wait for it (about 1 s at 20,000
     operations): 0 while it is not ready after `wait` seconds (None: wait for it)."""
-    if c.power_cap_start.size == 0 or c.n_ops == 0:
+    job = prefetch(c)
+    if job is None:
         return 0
+    return job.value if job.done.wait(wait) else 0
+
+
+def prefetch(c: CompiledInstance) -> _Background | None:
+    """Start solving `cap_load_bound` in the background unless it is started (None: no cap)."""
+    if c.power_cap_start.size == 0 or c.n_ops == 0:
+        return None
     with _CAP_LOAD_LOCK:
         job = _CAP_LOAD.get(c)
         if job is None:
             job = _CAP_LOAD[c] = _Background(c)
-    return job.value if job.done.wait(wait) else 0
+    return job
 
 
 def power_cap_bound(c: CompiledInstance) -> int:
@@ -184,9 +197,9 @@ def wait_until(deadline: float | None, stopped: bool = False) -> float | None:
 
 
 def level_bounds(
-    c: CompiledInstance, objective: Objective, wait: float | None = None
+    c: CompiledInstance, objective: Objective, wait: float | None = None, relaxation: bool = True
 ) -> list[float]:
     """A lower bound on each level of `objective` (weights are >= 0, so the weighted sum of
-    the term bounds bounds the level); `wait` as in `cap_load_bound`."""
-    terms = term_lower_bounds(c, wait)
+    the term bounds bounds the level); `wait` and `relaxation` as in `makespan_bound`."""
+    terms = term_lower_bounds(c, wait, relaxation)
     return [sum(w * terms[t] for t, w in level) for level in objective.levels]

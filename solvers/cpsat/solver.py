@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
-from scheduler.core.bounds import level_bounds, wait_until
+from scheduler.core.bounds import level_bounds, prefetch, wait_until
 from scheduler.core.compile import CompiledInstance, ReferencePlan, compile_reference
 from scheduler.core.objective import parse_bounds
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
@@ -122,6 +122,7 @@ class CpSatSolver:
         valid hint, if any, is returned."""
         check_supported(self, compiled, config)
         started = time.perf_counter()
+        prefetch(compiled)  # the relaxation's bound, reported at the end
         clock = SetupClock(
             None if config.time_limit is None else started + config.time_limit, config.stop
         )

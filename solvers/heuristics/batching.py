@@ -8,7 +8,8 @@ resources and power cap; the op finishing first fixes a machine and a time c*, a
 ops that could start on that machine before c* the one starting earliest goes (the setup is in
 its start, so the machine's current family wins unless another op is ready much sooner), ties
 to the most work left in the job, then a random key. `noise` > 0 adds up to that share of the
-mean setup to each start when choosing: the randomised restarts of `solvers.heuristics.regroup`.
+mean setup to each start when choosing: the randomised restarts of `solvers.heuristics.regroup`;
+`boost` (ticks per job) moves a job's ops forward in that choice: its squeaky-wheel priorities.
 An op past its deadline is placed and counted as a violation, like `decode`."""
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ def batch_decode(
     noise: float,
     rng: np.ndarray,
     deadline: float,
+    boost: np.ndarray,
 ) -> float:
     """Build a schedule in w.start/w.end/w.mode (placement order in w.seq); `assign[o]` >= 0
     fixes op o's global mode, -1 lets the machine selection choose (earliest finish, or
-    `least_energy`); `stay` (in mean setups) favours the machine's current family. Returns the
+    `least_energy`); `stay` (in mean setups) favours the machine's current family; `boost[j]`
+    (ticks) counts against the start of job j's ops when choosing. Returns the
     violation, or FAILED when an op finds no start within the span, or ABORTED once the clock
     passes `deadline` (NO_DEADLINE: none)."""
     n = p.n_ops
@@ -201,14 +204,14 @@ def batch_decode(
             if o == first:
                 pick_i = i
         if p.mode_duration[cand_k[first]] > 0:
-            pick_key = cand_s[first] + noise * setup_mean * tie[first]
+            pick_key = cand_s[first] + noise * setup_mean * tie[first] - boost[p.op_job[first]]
             if p.has_setups and mfam[m] >= 0 and p.op_family[first] == mfam[m]:
                 pick_key -= stay * setup_mean
             for i in range(n_active):
                 o = active[i]
                 if p.mode_machine[cand_k[o]] != m or cand_s[o] >= best_end or o == first:
                     continue
-                key = cand_s[o] + noise * setup_mean * tie[o]
+                key = cand_s[o] + noise * setup_mean * tie[o] - boost[p.op_job[o]]
                 if p.has_setups and mfam[m] >= 0 and p.op_family[o] == mfam[m]:
                     key -= stay * setup_mean
                 jo, jp = p.op_job[o], p.op_job[pick]

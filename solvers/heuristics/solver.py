@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from scheduler.core.bounds import level_bounds, wait_until
+from scheduler.core.bounds import level_bounds, prefetch, wait_until
 from scheduler.core.compile import CompiledInstance, compile_reference
 from scheduler.core.objective import Objective
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
@@ -44,7 +44,15 @@ from solvers.heuristics.problem import (
     make_workspace,
     term_caps,
 )
-from solvers.heuristics.regroup import NOISE, ModeSets, applies, rng_for, run_variant, variants
+from solvers.heuristics.regroup import (
+    NOISE,
+    ModeSets,
+    applies,
+    rng_for,
+    run_variant,
+    squeaky,
+    variants,
+)
 from solvers.heuristics.repair import carbon_plans, repair_moves, repair_state
 from solvers.heuristics.tabu import (
     TabuState,
@@ -98,7 +106,8 @@ class _Run:
         self.levels = level_matrix(config.objective)
         self.caps = term_caps(bounds)
         self.config = config
-        self.level_bounds = level_bounds(compiled, config.objective, wait=0.0)  # LP: see end
+        # the relaxation's LP starts with the first schedule (see offer), it counts at the end
+        self.level_bounds = level_bounds(compiled, config.objective, relaxation=False)
         self.bound = self.level_bounds[0]
         self.started = started
         self.deadline = None if config.time_limit is None else self.started + config.time_limit
@@ -147,6 +156,7 @@ class _Run:
                 return
             self.best = candidate
             if candidate.viol == 0:
+                prefetch(self.compiled)  # the relaxation, now that it cannot delay a schedule
                 self.at_bound = _proven(self.level_bounds, candidate.vals)
                 point = Progress(
                     time.perf_counter() - self.started, float(candidate.vals[0]), self.bound
@@ -330,26 +340,38 @@ def _batching(run: _Run, opts: HeuristicOptions) -> None:
 
 
 def _regroup(run: _Run, opts: HeuristicOptions, seed: int) -> int:
-    """The setup-aware search: batching decodes of every variant with random ties, the best
-    kept; returns the decodes made."""
+    """The setup-aware search: batching decodes, the best kept; returns the decodes made.
+    Every variant in turn with random ties, between decodes of the best variant: with
+    squeaky-wheel priorities where the objective blames jobs (three in four decodes), else
+    with random ties too (one in two)."""
     p = run.p
     w = make_workspace(p)
     rng = rng_for(seed)
     none = np.zeros(p.n_ops, dtype=np.bool_)
     pool = list(variants(p, opts.least_energy, run.compiled, run.mode_sets))
+    wheel = squeaky(p, run.config.objective)
     budget = opts.iterations or (REGROUP_MOVES if run.deadline is None else None)
     deadline = run.kernel_deadline()
-    moves = 0
+    moves = explored = 0
     while not run.finished() and (budget is None or moves < budget):
-        v = pool[moves % len(pool)]
         best = run.best
-        if moves % 2 and best is not None:  # every other decode retries the best variant
-            v = next((x for x in pool if best.label.startswith(x.label)), v)
-        viol = run_variant(p, w, v, NOISE, rng, deadline)
+        moves += 1
+        if best is None or moves % (2 if wheel is None else 4) == 1:
+            v = pool[explored % len(pool)]
+            explored += 1
+            viol = run_variant(p, w, v, NOISE, rng, deadline)
+            how = "random ties"
+        else:
+            v = next((x for x in pool if best.label.startswith(x.label)), pool[0])
+            if wheel is None:
+                viol, how = run_variant(p, w, v, NOISE, rng, deadline), "random ties"
+            else:
+                viol, how = run_variant(p, w, v, 0.0, rng, deadline, wheel.boost), "squeaky"
+                if 0 <= viol < FAILED:  # every op placed
+                    wheel.learn(p, w.end)
         if viol == ABORTED:
             break
-        _offer_decoded(run, w, viol, w.mode.copy(), none, False, v.label + ", random ties")
-        moves += 1
+        _offer_decoded(run, w, viol, w.mode.copy(), none, False, f"{v.label}, {how}")
     return moves
 
 

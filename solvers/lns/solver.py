@@ -78,7 +78,7 @@ class LnsSolver:
         started = time.perf_counter()
         size, part_limit = _options(config)
         deadline = None if config.time_limit is None else started + config.time_limit
-        bounds = level_bounds(compiled, config.objective, wait=0.0)  # the LP bound comes later
+        bounds = level_bounds(compiled, config.objective, relaxation=False)  # LP: at the end
         trajectory: list[Progress] = []
         initial = _start(compiled, config, started)
         if initial is None or not kernels_ready(deadline, config.stop):

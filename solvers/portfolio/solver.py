@@ -166,7 +166,7 @@ class AutoSolver:
             config,
             started,
             None if limit is None else started + limit,
-            level_bounds(compiled, config.objective, wait=0.0),  # the parts wait for the LP
+            level_bounds(compiled, config.objective, relaxation=False),  # the parts report it
             improved_at=started,
         )
         run.bound = run.bounds[0]

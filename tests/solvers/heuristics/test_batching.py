@@ -1,6 +1,8 @@
 """The setup-aware batching decoder and its variants: every schedule it calls feasible passes
 the validator, on random instances with setups, windows, releases, deadlines, resources and
-power caps; energy-balanced modes respect the load target where they can."""
+power caps, with and without squeaky-wheel priorities; energy-balanced modes respect the load
+target where they can; the squeaky wheel blames the jobs its objective does and moves them
+forward."""
 
 from __future__ import annotations
 
@@ -10,12 +12,21 @@ from hypothesis import strategies as st
 from strategies import instances, zero_some_modes
 
 from scheduler.core.compile import compile_instance
-from scheduler.core.model import Instance
+from scheduler.core.model import Instance, Job, Machine, Mode, Operation
 from scheduler.core.objective import Objective
 from scheduler.core.schedule import Schedule
 from scheduler.core.validate import validate
 from solvers.heuristics.problem import FAILED, NO_DEADLINE, make_problem, make_workspace
-from solvers.heuristics.regroup import NOISE, balanced_modes, rng_for, run_variant, variants
+from solvers.heuristics.regroup import (
+    NOISE,
+    SQUEAK_DECAY,
+    SQUEAK_STEP,
+    balanced_modes,
+    rng_for,
+    run_variant,
+    squeaky,
+    variants,
+)
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -29,9 +40,10 @@ def test_batching_schedules_are_valid(inst: Instance, zeros: bool, seed: int) ->
     p = make_problem(c, Objective.parse("makespan"))
     w = make_workspace(p)
     rng = rng_for(seed)
+    boost = np.random.default_rng(seed).uniform(0, 20, p.n_jobs)  # squeaky-wheel priorities
     for v in variants(p, least_energy=bool(seed % 2), c=c):
-        for noise in (0.0, NOISE):
-            viol = run_variant(p, w, v, noise, rng, NO_DEADLINE)
+        for noise, jobs in ((0.0, None), (NOISE, None), (0.0, boost)):
+            viol = run_variant(p, w, v, noise, rng, NO_DEADLINE, jobs)
             if viol == FAILED:
                 continue
             schedule = Schedule.from_arrays(c, w.mode.copy(), w.start.copy())
@@ -61,3 +73,43 @@ def test_balanced_modes_meet_the_target_or_stay_least_energy(inst: Instance, tar
     moved = mode != least
     # an op moved off its least-energy machine went to a machine within the target
     assert all(load[p.mode_machine[mode[o]]] <= target for o in np.flatnonzero(moved))
+
+
+def _one_machine(due: int | None = None) -> Instance:
+    """J0 (one op of 5) and J1 (two ops of 5) ready at 0 on one machine: the most work left
+    goes first, so J1's first op starts at 0 and J0's later unless J0 is pushed."""
+    ops = {0: 1, 1: 2}
+    jobs = tuple(
+        Job(f"J{j}", tuple(Operation(f"J{j}-{k}", (Mode("M", 5),)) for k in range(n)), due=due)
+        for j, n in ops.items()
+    )
+    return Instance((Machine("M"),), jobs)
+
+
+def test_a_boost_moves_its_job_forward() -> None:
+    c = compile_instance(_one_machine())
+    p = make_problem(c, Objective.parse("makespan"))
+    w = make_workspace(p)
+    v = next(variants(p, least_energy=False))
+    starts = []
+    for boost in (np.zeros(2), np.array([6.0, 0.0])):
+        assert run_variant(p, w, v, 0.0, rng_for(0), NO_DEADLINE, boost) == 0
+        starts.append(int(w.start[0]))
+    assert starts[0] > 0 and starts[1] == 0
+
+
+def test_the_squeaky_wheel_blames_late_jobs_by_the_objective() -> None:
+    c = compile_instance(_one_machine(due=6))
+    p = make_problem(c, Objective.parse("makespan"))
+    end = np.array([100, 30, 96])  # J0 ends at 100, J1 at 96: both in the last 5 %
+    wheel = squeaky(p, Objective.parse("makespan"))
+    assert wheel is not None
+    wheel.learn(p, end)
+    assert wheel.boost[0] == SQUEAK_STEP and 0 < wheel.boost[1] < wheel.boost[0]
+    wheel.learn(p, np.array([10, 30, 100]))  # now J1 ends last; J0's priority fades
+    assert wheel.boost[0] == SQUEAK_STEP * SQUEAK_DECAY and wheel.boost[1] > wheel.boost[0]
+    tardy = squeaky(p, Objective.parse("weighted_tardiness"))
+    assert tardy is not None
+    tardy.learn(p, np.array([5, 30, 96]))  # J0 on time, J1 90 late
+    assert tardy.boost.tolist() == [0.0, SQUEAK_STEP]
+    assert squeaky(p, Objective.parse("energy")) is None
