@@ -73,6 +73,7 @@ KERNEL_GRACE_S = 0.2  # of the time limit's slack a solve may wait for the kerne
 BOUND_REL_TOL = 1e-9  # a level within this (relative) of its lower bound meets it
 TABU_STALL = (500, 5)  # tabu iterations without a new best before a restart: a + b x ops
 REGROUP_MOVES = 20  # batching decodes per run of the setup-aware search without a time limit
+SQUEAK_SHARE = 0.3  # of the time limit, squeaky-wheel batching before the tabu search on plants
 
 
 @dataclass
@@ -281,10 +282,14 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int, worker: int) -> int:
     p = run.p
     best = run.best
     assert best is not None
+    batching = applies(p) and len(opts.rules) == len(RULES)
     if _tabu_applies(run):
-        return _tabu(run, opts, seed, worker)
-    if applies(p) and len(opts.rules) == len(RULES):
-        return _regroup(run, opts, seed)
+        moves = 0
+        if batching and worker not in run.resume:  # a better start for it first
+            moves = _regroup(run, opts, seed, run.kernel_deadline(SQUEAK_SHARE))
+        return moves + _tabu(run, opts, seed, worker)
+    if batching:
+        return _regroup(run, opts, seed, run.kernel_deadline())
     w = make_workspace(p)
     st = make_state(p, run.levels, run.caps, best.seq, best.assign, best.defer, seed)
     if start_search(p, w, st, LS_SCHEME, best.least_energy) == FAILED:
@@ -339,11 +344,12 @@ def _batching(run: _Run, opts: HeuristicOptions) -> None:
         _offer_decoded(run, w, viol, w.mode.copy(), none, False, v.label)
 
 
-def _regroup(run: _Run, opts: HeuristicOptions, seed: int) -> int:
-    """The setup-aware search: batching decodes, the best kept; returns the decodes made.
-    Every variant in turn with random ties, between decodes of the best variant: with
-    squeaky-wheel priorities where the objective blames jobs (three in four decodes), else
-    with random ties too (one in two)."""
+def _regroup(run: _Run, opts: HeuristicOptions, seed: int, deadline: float) -> int:
+    """The setup-aware search until `deadline` (a perf_counter reading, or NO_DEADLINE):
+    batching decodes, the best kept; returns the decodes made. Every variant in turn with
+    random ties, between decodes of the best variant: with squeaky-wheel priorities where
+    the objective blames jobs (three in four decodes), else with random ties too (one in
+    two)."""
     p = run.p
     w = make_workspace(p)
     rng = rng_for(seed)
@@ -351,9 +357,12 @@ def _regroup(run: _Run, opts: HeuristicOptions, seed: int) -> int:
     pool = list(variants(p, opts.least_energy, run.compiled, run.mode_sets))
     wheel = squeaky(p, run.config.objective)
     budget = opts.iterations or (REGROUP_MOVES if run.deadline is None else None)
-    deadline = run.kernel_deadline()
     moves = explored = 0
-    while not run.finished() and (budget is None or moves < budget):
+    while (
+        not run.finished()
+        and (budget is None or moves < budget)
+        and (deadline == NO_DEADLINE or time.perf_counter() < deadline)
+    ):
         best = run.best
         moves += 1
         if best is None or moves % (2 if wheel is None else 4) == 1:

