@@ -1,14 +1,15 @@
 """Lower bounds on every objective term, valid for any schedule of the instance, from the
-compiled arrays alone: a solve that reaches the bound of every level is proven optimal, and a
-gap against them means something even when no exact solver ran."""
+compiled arrays (and, under a power cap, a linear relaxation solved in the background): a
+solve that reaches the bound of every level is proven optimal, and a gap against them means
+something even when no exact solver ran."""
 
 from __future__ import annotations
 
+import atexit
 import math
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,9 +19,6 @@ from scheduler.core.objective import Objective
 from scheduler.core.relaxation import energy_load_lp
 from scheduler.core.terms import TERMS
 
-if TYPE_CHECKING:
-    import highspy
-
 MAX_CENTRES = 32  # work centres tried by the work-centre bound, the most common first
 
 
@@ -28,11 +26,10 @@ def term_lower_bounds(
     c: CompiledInstance, wait: float | None = None, relaxation: bool = True
 ) -> dict[str, float]:
     """Each term's lower bound: the best makespan bound (`makespan_bound`, `wait` and
-    `relaxation` as there);
-    tardiness and
-    flow time from each job's earliest completion (heads and shortest durations); energy,
-    cost and carbon from each operation's least-energy mode at the lowest price or intensity
-    anywhere in the horizon; idle energy 0."""
+    `relaxation` as there); tardiness and flow time from each job's earliest completion
+    (heads and shortest durations); energy, cost and carbon from each operation's
+    least-energy mode at the lowest price or intensity anywhere in the horizon; idle
+    energy 0."""
     earliest_end = c.head + c.min_duration
     completion = np.maximum.reduceat(earliest_end, c.job_op_ptr[:-1]) if c.n_ops else np.zeros(0)
     due = c.job_due >= 0
@@ -68,23 +65,34 @@ def makespan_bound(c: CompiledInstance, wait: float | None = None, relaxation: b
 
 
 class _Background:
-    """The energy-load bound of one instance, solved in a daemon thread."""
+    """The energy-load bound of one instance, solved in a daemon thread that exit cancels."""
 
     def __init__(self, c: CompiledInstance) -> None:
         self.value = 0
         self.done = threading.Event()
-        highs = new_highs()  # in the caller's thread: the first one silences stdout a moment
-        threading.Thread(target=self._solve, args=(c, highs), daemon=True).start()
+        self.highs = new_highs()
+        self.thread = threading.Thread(target=self._solve, args=(c,), daemon=True)
+        self.thread.start()
 
-    def _solve(self, c: CompiledInstance, highs: highspy.Highs) -> None:
+    def _solve(self, c: CompiledInstance) -> None:
         try:
-            solved = energy_load_lp(c, highs=highs)
-            if solved is not None:  # the LP's T, less its float tolerance, rounded up
-                self.value = math.ceil(solved[0] - 1e-6 * max(1.0, solved[0]))
+            solved = energy_load_lp(c, highs=self.highs)
+            if solved is not None:  # the LP's T, less a margin for its tolerances, rounded up
+                self.value = math.ceil(solved[0] - RELAX_TOL * max(1.0, solved[0]))
+        except Exception:  # noqa: BLE001 - an optional bound: without it the others stand
+            self.value = 0
         finally:
             self.done.set()
 
+    def cancel(self) -> None:
+        """Stop the LP if it still runs, and wait for its thread to end."""
+        if not self.done.is_set():
+            self.highs.cancelSolve()
+        self.thread.join(EXIT_WAIT_S)
 
+
+RELAX_TOL = 1e-5  # relative margin taken off the LP's T (HiGHS's tolerances are 1e-7)
+EXIT_WAIT_S = 1.0  # how long exit waits for a cancelled LP to return
 _CAP_LOAD: weakref.WeakKeyDictionary[CompiledInstance, _Background] = weakref.WeakKeyDictionary()
 _CAP_LOAD_LOCK = threading.Lock()
 
@@ -92,16 +100,22 @@ _CAP_LOAD_LOCK = threading.Lock()
 def cap_load_bound(c: CompiledInstance, wait: float | None = None) -> int:
     """The energy-load relaxation's makespan bound under a power cap (`energy_load_lp`; 0
     without a cap). Solved once per compiled instance, in a background thread started by the
-    first call, so that a solve's first schedule does not wait for it (about 1 s at 20,000
-    operations): 0 while it is not ready after `wait` seconds (None: wait for it)."""
-    job = prefetch(c)
+    first call (or `prefetch`), so that a solve's first schedule does not wait for it (about
+    1 s at 20,000 operations): 0 while it is not ready after `wait` seconds (None: wait for
+    it, at most `relaxation.LP_SECONDS`)."""
+    job = _job(c)
     if job is None:
         return 0
     return job.value if job.done.wait(wait) else 0
 
 
-def prefetch(c: CompiledInstance) -> _Background | None:
-    """Start solving `cap_load_bound` in the background unless it is started (None: no cap)."""
+def prefetch(c: CompiledInstance) -> None:
+    """Start solving `cap_load_bound` in the background unless it is started."""
+    _job(c)
+
+
+def _job(c: CompiledInstance) -> _Background | None:
+    """The background solve of `c`'s relaxation, started if need be (None: no cap)."""
     if c.power_cap_start.size == 0 or c.n_ops == 0:
         return None
     with _CAP_LOAD_LOCK:
@@ -109,6 +123,15 @@ def prefetch(c: CompiledInstance) -> _Background | None:
         if job is None:
             job = _CAP_LOAD[c] = _Background(c)
     return job
+
+
+@atexit.register
+def _cancel_at_exit() -> None:
+    """Cancel the LPs still running: the interpreter must not end under a HiGHS thread."""
+    with _CAP_LOAD_LOCK:
+        jobs = list(_CAP_LOAD.values())
+    for job in jobs:
+        job.cancel()
 
 
 def power_cap_bound(c: CompiledInstance) -> int:

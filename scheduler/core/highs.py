@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -17,26 +18,38 @@ _LOCK = threading.Lock()
 _BANNER_DONE = threading.Event()
 
 
-def new_highs() -> highspy.Highs:
-    """A fresh `highspy.Highs`, the first of the process made with stdout silenced (the
-    banner comes once per process; later ones need no redirection)."""
+def silence_banner() -> None:
+    """Let HiGHS print its banner into /dev/null now, once per process: called where no other
+    thread writes to stdout yet (a solve's set-up), since file descriptor 1 is redirected for
+    the moment it takes."""
+    if _BANNER_DONE.is_set():
+        return
     import highspy
 
-    if _BANNER_DONE.is_set():
-        return highspy.Highs()
     with _LOCK:
-        if _BANNER_DONE.is_set():
-            return highspy.Highs()
-        with _silent_stdout():
-            h = highspy.Highs()
-        _BANNER_DONE.set()
-        return h
+        if not _BANNER_DONE.is_set():
+            with _silent_stdout():
+                highspy.Highs()
+            _BANNER_DONE.set()
+
+
+def new_highs() -> highspy.Highs:
+    """A fresh `highspy.Highs`, its banner silenced (`silence_banner`)."""
+    import highspy
+
+    silence_banner()
+    return highspy.Highs()
 
 
 @contextlib.contextmanager
 def _silent_stdout() -> Iterator[None]:
-    """File descriptor 1 sent to /dev/null for the block."""
-    saved = os.dup(1)
+    """File descriptor 1 sent to /dev/null for the block (left alone if it is closed)."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:
+        yield
+        return
     try:
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), 1)

@@ -3,7 +3,7 @@ fractions so that every machine's load and the plant's energy fit in the least m
 linear program solved by HiGHS. Under a cap the makespan is bound both by the energy drawn and
 by the machines' loads, and the modes that draw least energy crowd the lean machines: its T
 counts the trade-off, which the energy bound and the load bounds alone do not, and its mode
-shares guide the heuristic's mode choice."""
+shares guide the heuristic's mode choice (`solvers.heuristics.regroup`)."""
 
 from __future__ import annotations
 
@@ -67,21 +67,11 @@ def energy_load_lp(
     lp.a_matrix_.value_ = values[order]
     h = new_highs() if highs is None else highs
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("time_limit", float(time_limit))
-    h.passModel(lp)
+    h.setOptionValue("time_limit", max(0.01, float(time_limit)))
+    if h.passModel(lp) == highspy.HighsStatus.kError:  # e.g. coefficients past HiGHS's range
+        return None
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     x = np.asarray(h.getSolution().col_value, dtype=np.float64)
     return float(x[-1]), x[:-1]
-
-
-def lp_modes(c: CompiledInstance, load_share: float) -> np.ndarray | None:
-    """Per operation, its global mode with the largest share in the relaxation at
-    `load_share` (None where `energy_load_lp` gives none)."""
-    solved = energy_load_lp(c, load_share)
-    if solved is None:
-        return None
-    order = np.lexsort((-solved[1], c.mode_op))  # by op, then by share, largest first
-    return order[c.mode_ptr[:-1]].astype(np.int64)

@@ -11,6 +11,7 @@ from typing import Any
 
 from scheduler.core.compile import CompiledInstance, compile_instance
 from scheduler.core.errors import UnsupportedFeatureError
+from scheduler.core.highs import silence_banner
 from scheduler.core.kpi import compute_kpis
 from scheduler.core.model import Instance
 from scheduler.core.objective import Objective
@@ -73,6 +74,8 @@ def solve(
     )
     engine = get_solver(solver)
     check_supported(engine, compiled, config)
+    if compiled.power_cap_start.size > 0:  # the cap's relaxation runs HiGHS in a solver thread
+        silence_banner()
     reason = infeasibility(compiled)
     if reason is not None:  # proven before any search: no time limit can change it
         return finish(compiled, Result("infeasible", engine.name, message=reason), started)

@@ -166,7 +166,7 @@ class CpSatSolver:
             outcome = _solve_levels(sm, ov, compiled, levels, config, started, trajectory)
         result = self._result(compiled, levels, outcome, hint, trajectory, started, ref)
         deadline = None if config.time_limit is None else started + config.time_limit
-        wait = wait_until(deadline, config.stop.is_set() or result.status == "optimal")
+        wait = wait_until(deadline, config.stop.is_set() or result.status != "feasible")
         floor = level_bounds(compiled, config.objective, wait)[0]
         return _with_compiled_bound(result, floor)
 

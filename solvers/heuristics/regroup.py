@@ -14,6 +14,7 @@ better but take about 1 s to solve on 20,000 operations."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import NamedTuple
@@ -22,9 +23,9 @@ import numpy as np
 
 from scheduler.core.compile import CompiledInstance
 from scheduler.core.objective import Objective
-from scheduler.core.relaxation import lp_modes
+from scheduler.core.relaxation import LP_SECONDS, energy_load_lp
 from solvers.heuristics.batching import batch_decode
-from solvers.heuristics.problem import Problem, Workspace
+from solvers.heuristics.problem import NO_DEADLINE, Problem, Workspace
 
 TARGETS = (1.0,)  # greedy machine-load targets, as shares of the plain energy bound: at 1.0
 # the first decode is both quicker and shorter than at 0.95 (0.68 s, 21,016 against 0.85 s,
@@ -34,7 +35,7 @@ LP_SHARES = (0.95, 0.9)  # machine loads within these shares of the relaxation's
 # 20,711-21,021 greedy at 1.0 and 20,702-20,858 at 1.0, capped plant seed 1)
 STAYS = (0.0, 0.5, 1.0, 2.0)  # family-stay biases tried, in mean setups
 NOISE = 0.5  # tie noise of the randomised restarts, in mean setups
-SQUEAK_STEP, SQUEAK_WINDOW, SQUEAK_DECAY = 10.0, 0.05, 0.9  # see Squeaky
+SQUEAK_STEP, SQUEAK_WINDOW, SQUEAK_DECAY = 0.3, 0.05, 0.9  # see Squeaky
 MIN_OPS = 1000  # smaller instances: the annealing over priorities searches them better
 U64 = np.uint64
 
@@ -96,17 +97,30 @@ class ModeSets:
             return self._sets[key]
 
 
+def relaxation_modes(c: CompiledInstance, load_share: float, deadline: float) -> np.ndarray | None:
+    """Per operation, its global mode with the largest share in the energy-load relaxation
+    at `load_share` (None when the LP gives none within `deadline`, a perf_counter reading or
+    NO_DEADLINE)."""
+    left = LP_SECONDS if deadline == NO_DEADLINE else deadline - time.perf_counter()
+    solved = energy_load_lp(c, load_share, min(LP_SECONDS, left)) if left > 0 else None
+    if solved is None:
+        return None
+    order = np.lexsort((-solved[1], c.mode_op))  # by op, then by share, largest first
+    return order[c.mode_ptr[:-1]].astype(np.int64)
+
+
 def variants(
     p: Problem,
     least_energy: bool,
     c: CompiledInstance | None = None,
     sets: ModeSets | None = None,
+    deadline: float = NO_DEADLINE,
 ) -> Iterator[Variant]:
     """The decodes of one round: the machine selections (earliest finish or the asked one;
     with a power cap, the greedy energy-balanced assignments, then, given the compiled
-    instance `c`, the relaxation's, each computed when first needed so the first schedule
-    comes sooner, and kept in `sets` for the other workers) under each family-stay bias;
-    after the first round the caller repeats them with random ties."""
+    instance `c`, the relaxation's, solved by `deadline`; each computed when first needed so
+    the first schedule comes sooner, and kept in `sets` for the other workers) under each
+    family-stay bias; after the first round the caller repeats them with random ties."""
     cap = float(p.cap_tick.min()) if p.has_cap else 0.0
     if cap <= 0:
         free = np.full(p.n_ops, -1, dtype=np.int64)
@@ -122,7 +136,12 @@ def variants(
         f"energy-balanced modes at {s:g}": partial(balanced_modes, p, s * bound) for s in TARGETS
     }
     if c is not None:
-        makers.update({f"relaxation modes at {s:g}": partial(lp_modes, c, s) for s in LP_SHARES})
+        makers.update(
+            {
+                f"relaxation modes at {s:g}": partial(relaxation_modes, c, s, deadline)
+                for s in LP_SHARES
+            }
+        )
     for stay in STAYS:
         for name, make in makers.items():
             mode = sets.get(name, make)
@@ -158,7 +177,8 @@ def squeaky(p: Problem, objective: Objective) -> Squeaky | None:
 class Squeaky:
     """Squeaky-wheel priorities (Joslin and Clements, 1999) for the batching decodes: after
     each decode the jobs its objective blames gain priority in the next, up to SQUEAK_STEP
-    ticks, and earlier gains fade by SQUEAK_DECAY. Blamed: under the makespan, the jobs ending
+    mean operation durations (10 ticks on the 2,000-job plants), and earlier gains fade by
+    SQUEAK_DECAY. Blamed: under the makespan, the jobs ending
     in its last SQUEAK_WINDOW, by how late; under weighted tardiness, the tardy jobs, by
     weight x tardiness. The decodes that start the 20,000-operation plant under a cap from the
     relaxation's modes reached 19,934-20,010 in 20-40 of them, against 20,222 for 60 s of
@@ -167,9 +187,11 @@ class Squeaky:
     def __init__(self, p: Problem, makespan: bool) -> None:
         self.boost = np.zeros(p.n_jobs)
         self.makespan = makespan
+        self.step = SQUEAK_STEP * max(1.0, float(p.op_pmin.mean()))
 
     def learn(self, p: Problem, end: np.ndarray) -> None:
         """Raise the priorities of the jobs the decode in `end` blames."""
+        # (every job has an operation: the instance checks refuse one without)
         done = np.maximum.reduceat(end, p.job_op_ptr[:-1]).astype(np.float64)
         if self.makespan:
             last = float(done.max())
@@ -178,7 +200,7 @@ class Squeaky:
             blame = p.job_weight * np.where(p.job_due >= 0, np.maximum(0, done - p.job_due), 0)
         self.boost *= SQUEAK_DECAY
         if blame.max() > 0:
-            self.boost += SQUEAK_STEP * blame / blame.max()
+            self.boost += self.step * blame / blame.max()
 
 
 def applies(p: Problem) -> bool:

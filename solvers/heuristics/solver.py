@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from scheduler.core.bounds import level_bounds, prefetch, wait_until
+from scheduler.core.bounds import cap_load_bound, level_bounds, prefetch, wait_until
 from scheduler.core.compile import CompiledInstance, compile_reference
 from scheduler.core.objective import Objective
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
@@ -335,7 +335,7 @@ def _batching(run: _Run, opts: HeuristicOptions) -> None:
     w = make_workspace(run.p)
     rng = rng_for(run.config.seed)
     none = np.zeros(run.p.n_ops, dtype=np.bool_)
-    for v in variants(run.p, opts.least_energy, run.compiled, run.mode_sets):
+    for v in variants(run.p, opts.least_energy, run.compiled, run.mode_sets, run.kernel_deadline()):
         if run.finished():
             return
         viol = run_variant(run.p, w, v, 0.0, rng, _decode_deadline(run))
@@ -354,7 +354,7 @@ def _regroup(run: _Run, opts: HeuristicOptions, seed: int, deadline: float) -> i
     w = make_workspace(p)
     rng = rng_for(seed)
     none = np.zeros(p.n_ops, dtype=np.bool_)
-    pool = list(variants(p, opts.least_energy, run.compiled, run.mode_sets))
+    pool = list(variants(p, opts.least_energy, run.compiled, run.mode_sets, deadline))
     wheel = squeaky(p, run.config.objective)
     budget = opts.iterations or (REGROUP_MOVES if run.deadline is None else None)
     moves = explored = 0
@@ -364,14 +364,13 @@ def _regroup(run: _Run, opts: HeuristicOptions, seed: int, deadline: float) -> i
         and (deadline == NO_DEADLINE or time.perf_counter() < deadline)
     ):
         best = run.best
-        moves += 1
-        if best is None or moves % (2 if wheel is None else 4) == 1:
+        if best is None or moves % (2 if wheel is None else 4) == 0:
             v = pool[explored % len(pool)]
             explored += 1
             viol = run_variant(p, w, v, NOISE, rng, deadline)
             how = "random ties"
         else:
-            v = next((x for x in pool if best.label.startswith(x.label)), pool[0])
+            v = next((x for x in pool if _labelled(best.label, x.label)), pool[0])
             if wheel is None:
                 viol, how = run_variant(p, w, v, NOISE, rng, deadline), "random ties"
             else:
@@ -381,7 +380,14 @@ def _regroup(run: _Run, opts: HeuristicOptions, seed: int, deadline: float) -> i
         if viol == ABORTED:
             break
         _offer_decoded(run, w, viol, w.mode.copy(), none, False, f"{v.label}, {how}")
+        moves += 1
     return moves
+
+
+def _labelled(label: str, variant: str) -> bool:
+    """Whether a schedule's `label` names the batching `variant` ("..., stay 0" is not
+    "..., stay 0.5")."""
+    return label == variant or label.startswith(variant + ",")
 
 
 def _move_budget(run: _Run, opts: HeuristicOptions) -> int | None:
@@ -582,7 +588,9 @@ class HeuristicSolver:
 def _result(run: _Run, first_call: float, moves: int, workers: int) -> Result:
     """The Result of a finished run: a schedule only if it meets every hard limit."""
     wait = wait_until(run.deadline, run.at_bound or run.config.stop.is_set())
-    run.level_bounds = level_bounds(run.compiled, run.config.objective, wait)
+    feasible = run.best is not None and run.best.viol == 0  # (else no relaxation was started)
+    if feasible and cap_load_bound(run.compiled, wait) > 0:  # the relaxation's bound is in
+        run.level_bounds = level_bounds(run.compiled, run.config.objective, 0.0)
     run.bound = run.level_bounds[0]
     wall = time.perf_counter() - run.started
     note = f"numba first call {first_call:.2f} s; {moves} local-search moves in {workers} run(s)"

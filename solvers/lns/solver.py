@@ -15,7 +15,7 @@ import time
 import numpy as np
 from ortools.sat.python import cp_model
 
-from scheduler.core.bounds import level_bounds, wait_until
+from scheduler.core.bounds import level_bounds, prefetch, wait_until
 from scheduler.core.compile import CompiledInstance
 from scheduler.core.errors import UnsupportedFeatureError
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
@@ -89,6 +89,7 @@ class LnsSolver:
                 wall_time_s=time.perf_counter() - started,
                 message="no start schedule (no warm start and the heuristic found none)",
             )
+        prefetch(compiled)  # the relaxation's bound, for the end, now that a schedule exists
         search = _Search(compiled, config, initial, started, trajectory, bounds[0])
         parts = 0
         while not config.stop.is_set() and (deadline is not None or parts < DEFAULT_PARTS):

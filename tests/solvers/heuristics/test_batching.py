@@ -6,6 +6,9 @@ forward."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,11 +25,13 @@ from solvers.heuristics.regroup import (
     SQUEAK_DECAY,
     SQUEAK_STEP,
     balanced_modes,
+    relaxation_modes,
     rng_for,
     run_variant,
     squeaky,
     variants,
 )
+from solvers.heuristics.solver import _labelled
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -104,12 +109,37 @@ def test_the_squeaky_wheel_blames_late_jobs_by_the_objective() -> None:
     end = np.array([100, 30, 96])  # J0 ends at 100, J1 at 96: both in the last 5 %
     wheel = squeaky(p, Objective.parse("makespan"))
     assert wheel is not None
+    step = SQUEAK_STEP * 5  # in mean operation durations
     wheel.learn(p, end)
-    assert wheel.boost[0] == SQUEAK_STEP and 0 < wheel.boost[1] < wheel.boost[0]
+    assert wheel.boost[0] == step and 0 < wheel.boost[1] < wheel.boost[0]
     wheel.learn(p, np.array([10, 30, 100]))  # now J1 ends last; J0's priority fades
-    assert wheel.boost[0] == SQUEAK_STEP * SQUEAK_DECAY and wheel.boost[1] > wheel.boost[0]
+    assert wheel.boost[0] == step * SQUEAK_DECAY and wheel.boost[1] > wheel.boost[0]
     tardy = squeaky(p, Objective.parse("weighted_tardiness"))
     assert tardy is not None
     tardy.learn(p, np.array([5, 30, 96]))  # J0 on time, J1 90 late
-    assert tardy.boost.tolist() == [0.0, SQUEAK_STEP]
+    assert tardy.boost.tolist() == [0.0, step]
     assert squeaky(p, Objective.parse("energy")) is None
+
+
+@SETTINGS
+@given(instances(energy=True), st.booleans(), st.sampled_from((0.9, 0.95, 1.0)))
+def test_relaxation_modes_are_modes_of_their_operations(
+    inst: Instance, zeros: bool, share: float
+) -> None:
+    if zeros:
+        inst = zero_some_modes(inst, iter([True, False] * 100).__next__)
+    energy = dataclasses.replace(inst.energy, power_cap_kw=8.0)
+    c = compile_instance(dataclasses.replace(inst, energy=energy))
+    mode = relaxation_modes(c, share, NO_DEADLINE)
+    if c.power_cap_start.size == 0:  # nothing draws power: the cap is compiled away
+        assert mode is None
+        return
+    assert mode is not None
+    assert np.all((c.mode_ptr[:-1] <= mode) & (mode < c.mode_ptr[1:]))
+    assert relaxation_modes(c, share, time.perf_counter() - 1) is None  # past its deadline
+
+
+def test_the_best_variant_is_found_by_its_whole_label() -> None:
+    assert _labelled("batching, x, stay 0", "batching, x, stay 0")
+    assert _labelled("batching, x, stay 0, squeaky", "batching, x, stay 0")
+    assert not _labelled("batching, x, stay 0.5, squeaky", "batching, x, stay 0")
