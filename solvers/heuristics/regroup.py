@@ -187,6 +187,7 @@ class Squeaky:
     def __init__(self, p: Problem, makespan: bool) -> None:
         self.boost = np.zeros(p.n_jobs)
         self.makespan = makespan
+        self.variant = ""  # the label of the variant it last decoded
         self.step = SQUEAK_STEP * max(1.0, float(p.op_pmin.mean()))
 
     def learn(self, p: Problem, end: np.ndarray) -> None:

@@ -4,6 +4,7 @@ tails checked by brute force, setups included), valid, never worse than where it
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import MappingProxyType
 
 import numpy as np
@@ -244,3 +245,25 @@ def test_on_a_plant_with_setups_squeaky_batching_comes_before_the_tabu_search(
     assert calls[0] == "batching" and "squeak" in calls and calls[-1] == "tabu"
     assert calls.index("tabu") > max(i for i, x in enumerate(calls) if x == "squeak")
     assert result.schedule is not None and validate(plant, result.schedule) == []
+
+
+def test_the_next_solve_of_a_plant_goes_on_with_its_squeaky_wheels() -> None:
+    """The default solve's heuristic turns: the batching search's job priorities carry over
+    to the next solve of the same instance and objective, from any start; not to another
+    objective."""
+    plant = plant_generator().generate_plant(5, jobs=100, ops=10, machines=50)
+    c = compile_instance(plant)
+    solver = HeuristicSolver()
+    tardiness = Objective.parse("weighted_tardiness")
+    config = SolveConfig(objective=tardiness, workers=1, options={"iterations": 12})
+    first = solver.solve(c, config)
+    kept = solver._wheels
+    assert kept is not None and 0 in kept.wheels
+    wheel = kept.wheels[0]
+    boost = wheel.boost.copy()
+    assert boost.any()
+    solver.solve(c, replace(config, seed=9, warm_start=first.schedule))
+    assert solver._wheels is not None and solver._wheels.wheels[0] is wheel
+    assert not np.array_equal(wheel.boost, boost)  # it went on learning
+    solver.solve(c, replace(config, objective=Objective.parse("makespan")))
+    assert solver._wheels is not None and solver._wheels.wheels[0] is not wheel
