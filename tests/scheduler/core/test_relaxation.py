@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -98,3 +99,19 @@ def test_highs_prints_no_banner_on_stdout(code: str) -> None:
         check=True,
     )
     assert out.stdout == ""
+
+
+def test_exit_with_the_relaxation_still_solving_is_clean() -> None:
+    """A process that ends while the background LP runs (a 2,000-job capped plant, about 1 s
+    of HiGHS) cancels it at exit: exit code 0, nothing on stderr."""
+    tests = str(Path(__file__).resolve().parents[2])
+    code = (
+        f"import sys; sys.path.append({tests!r})\n"  # (appended: tests/scheduler is a package)
+        "from paths import plant_generator\n"
+        "from scheduler.core.bounds import cap_load_bound\n"
+        "from scheduler.core.compile import compile_instance\n"
+        "plant = plant_generator().generate_plant(1, power_cap=True)\n"
+        "assert cap_load_bound(compile_instance(plant), wait=0.0) == 0\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stderr == "", out.stderr[-500:]
