@@ -185,8 +185,13 @@ class AutoSolver:
             part = parts[turn % len(parts)]
             turn += 1
             until = None
-            if len(parts) > 1 and part.name == HeuristicSolver.name and not ready_event().is_set():
-                part, until = parts[turn % len(parts)], ready_event()  # the other, till ready
+            other = parts[turn % len(parts)]
+            if (  # CP-SAT while the kernels load (lns starts from the heuristic: it waits too)
+                part.name == HeuristicSolver.name
+                and other.name == CpSatSolver.name
+                and not ready_event().is_set()
+            ):
+                part, until = other, ready_event()
                 turn -= 1
                 if KERNELS_NOTE not in run.notes:
                     run.notes.append(KERNELS_NOTE)
