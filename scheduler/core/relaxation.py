@@ -7,6 +7,7 @@ shares guide the heuristic's mode choice (`solvers.heuristics.regroup`)."""
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -70,7 +71,11 @@ def energy_load_lp(
     h.setOptionValue("time_limit", max(0.01, float(time_limit)))
     if h.passModel(lp) == highspy.HighsStatus.kError:  # e.g. coefficients past HiGHS's range
         return None
-    h.run()
+    # in a thread of its own: HiGHS sets up its task scheduler per thread on the first run and
+    # then refuses runs with another `threads` in that thread (the MILP solver's, Pyomo's)
+    solving = threading.Thread(target=h.run, name="relaxation-lp")
+    solving.start()
+    solving.join()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     x = np.asarray(h.getSolution().col_value, dtype=np.float64)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from paths import INSTANCES
 from strategies import instances, zero_some_modes
 
 from scheduler.core.bounds import cap_load_bound, makespan_bound, power_cap_bound
@@ -22,6 +23,7 @@ from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation
 from scheduler.core.relaxation import energy_load_lp
 from scheduler.core.solve import solve
 from scheduler.core.validate import validate
+from scheduler.io import load
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -115,3 +117,14 @@ def test_exit_with_the_relaxation_still_solving_is_clean() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stderr == "", out.stderr[-500:]
+
+
+def test_the_lp_leaves_the_callers_highs_threads_alone() -> None:
+    """HiGHS refuses a run in a thread whose task scheduler was set up for another thread
+    count: the relaxation solves in a thread of its own, so a MILP solved afterwards in the
+    caller's thread with one worker is still proven (it came back 'feasible' in CI)."""
+    c = compile_instance(_lean_or_fast(4.0))
+    assert energy_load_lp(c) is not None
+    ft06 = load(INSTANCES / "jssp" / "ft06.txt")
+    result = solve(ft06, "milp", time_limit=20, workers=1, warm_start=False, backend="appsi_highs")
+    assert result.status == "optimal" and result.objective == 55
