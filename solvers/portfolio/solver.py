@@ -13,6 +13,16 @@ Policy (see DESIGN.md section 11, "The default solve"):
   (and the bound did not rise): a trickle of tiny gains (lns on a 20,000-operation plant,
   0.001 % a part) must not hold the cores from a part whose rarer steps are far larger (the
   batching search, 0.2-0.4 % each);
+- a part that improves in steps far apart is not cut off between two of them: its patience is
+  at least CADENCE times the longest it took this solve to improve the best schedule (from
+  the start of a turn to its first gain, and between gains); the batching search on the
+  capped 20,000-operation plant gains every 1-2.5 s, and a patience of 1.8 s (10 s limit)
+  handed its cores to lns, which gained nothing;
+- lns, which re-optimises parts of the best schedule and proves nothing, has its first turn
+  only once the part before it has had LNS_HOLD of the limit: on the capped 20,000-operation
+  plant the batching search's first round of decodes (its mode sets, the LP's among them)
+  takes 4-5 s before its gains come (10 s limit, measured), and lns gained nothing in the
+  turns it took meanwhile;
 - a part whose turn improved nothing waits longer for its next: the other part's patience
   doubles (so CP-SAT, which on large job shops improves nothing in its turns, takes a
   geometrically shrinking share, while on small instances it keeps its turns);
@@ -51,6 +61,8 @@ UNLIMITED_PATIENCE_S = 10.0  # the patience when there is no time limit
 WATCH_S = 0.05  # how often the watcher looks at the clock and the stop request
 CPSAT_MAX_OPS = 4_000  # past this, CP-SAT's set-up alone (list-schedule hint, model, checks)
 # takes seconds (about 10 s on the 20,000-operation plant, measured), so lns takes its turns
+LNS_HOLD = 0.75  # of the limit, before lns's first turn
+CADENCE = 2.0  # a part's patience is at least this many times its longest step to a gain
 REL_TOL = 1e-9  # level values closer than this (relative) count as equal
 KERNELS_NOTE = "CP-SAT started while the heuristic's kernels loaded"
 BOUNDS_HELP = "dict {term: max value}: only schedules with every such term <= its bound"
@@ -180,6 +192,7 @@ class AutoSolver:
         patience: dict[str, float] = {}
         pace: dict[str, float] = {}  # per part, relative gain per second in its last turn
         turns: dict[str, int] = {}
+        steps: dict[str, float] = {}  # per part, the longest it took to improve the best
         turn = 0
         while parts and not run.over() and (limit is not None or turn < len(parts)):
             part = parts[turn % len(parts)]
@@ -206,6 +219,8 @@ class AutoSolver:
                 stop=threading.Event(),
             )
             others = [pace[p.name] for p in parts if p is not part and p.name in pace]
+            fresh_lns = other.name == LnsSolver.name and other.name not in turns
+            hold = LNS_HOLD * limit if limit is not None and fresh_lns else 0.0
             began = time.perf_counter()
             try:
                 result = _run_part(
@@ -216,6 +231,8 @@ class AutoSolver:
                     patience.get(part.name, base) if len(parts) > 1 else None,
                     until,
                     max(others, default=0.0),
+                    steps,
+                    hold,
                 )
             except UnsupportedFeatureError as refusal:
                 run.notes.append(f"{part.name} refused the instance ({refusal})")
@@ -249,13 +266,21 @@ def _run_part(
     patience: float | None,
     until: threading.Event | None = None,
     pace: float = 0.0,
+    steps: dict[str, float] | None = None,
+    hold: float = 0.0,
 ) -> Result:
     """Solve with one part while a watcher stops it on the outer stop request, when `until`
-    is set, after `patience` seconds without a better schedule or bound from any part, or,
+    is set, past `hold` seconds after `patience` seconds (at least CADENCE x the part's longest
+    step to a better schedule, recorded in `steps`) without a better schedule or bound from
+    any part, or,
     past `patience` seconds, when the last `patience` seconds gained less than `pace` (the
     other part's relative gain per second) would have, with no rise of the bound."""
     done = threading.Event()
     began = run.improved_at = time.perf_counter()
+    steps = {} if steps is None else steps
+    last = began  # when this turn started or last improved the best schedule
+    seen = len(run.trajectory)
+    value = run.best.objective if run.best is not None else None
 
     def slow(now: float) -> bool:
         if patience is None or pace <= 0 or now - began < patience or now - run.bound_at < patience:
@@ -263,10 +288,25 @@ def _run_part(
         gained = run.gain(now - patience)
         return gained is not None and gained < pace * patience
 
+    def step() -> float:
+        """The part's longest step to a better schedule so far, this turn's included."""
+        nonlocal last, seen, value
+        with run.lock:
+            new = run.trajectory[seen:]
+            seen = len(run.trajectory)
+        for point in new:  # the curve's points since the last look, all this part's
+            if point.objective is None or (value is not None and point.objective >= value):
+                continue  # the bound rose, not the schedule
+            at = run.started + point.time_s
+            steps[part.name] = max(steps.get(part.name, 0.0), at - last)
+            last, value = at, point.objective
+        return steps.get(part.name, 0.0)
+
     def watch() -> None:
         while not done.wait(WATCH_S):
             now = time.perf_counter()
-            stale = patience is not None and now - run.improved_at > patience
+            wait = None if patience is None else max(patience, CADENCE * step())
+            stale = wait is not None and now - run.improved_at > wait and now - began >= hold
             if (
                 run.config.stop.is_set()
                 or stale

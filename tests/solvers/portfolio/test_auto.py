@@ -219,6 +219,56 @@ def test_a_trickle_of_small_gains_hands_over_to_a_part_that_gained_faster(leap: 
         assert turn >= 1.5 and len(first.turns) == 1
 
 
+class _Stepping(_Gaining):
+    """A part that lowers a shared objective by 1 after each of `delays` (seconds), as a
+    search whose steps take long, then waits for its stop."""
+
+    def __init__(self, name: str, shared: list[float], delays: list[float]) -> None:
+        super().__init__(name, shared, 1.0, 0)
+        self.delays = delays
+
+    def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
+        started = time.perf_counter()
+        for delay in self.delays:
+            if config.stop.wait(delay):
+                break
+            self.shared[0] -= self.step
+            assert config.on_progress is not None
+            config.on_progress(Progress(time.perf_counter() - started, self.shared[0], None))
+        config.stop.wait(config.time_limit)
+        self.turns.append((config.seed, time.perf_counter() - started))
+        return Result("unknown", self.name)
+
+
+def test_a_part_whose_steps_take_long_is_not_cut_off_between_them() -> None:
+    """Patience max(1 s, 20 % of 5 s) = 1 s, but the part's steps so far took 0.9 s: it waits
+    for CADENCE x 0.9 s, so a gain 1.6 s after the last is still its turn's."""
+    auto = AutoSolver()
+    shared = [1000.0]
+    slow, other = _Stepping("slow", shared, [0.9, 0.9, 1.6]), _Idle("other")
+    auto.parts = [slow, other]
+    compiled = scheduler.compile_instance(load(INSTANCES / "jssp" / "ft06.txt"))
+    auto.solve(compiled, SolveConfig(time_limit=5.0))
+    (_, turn), *_ = slow.turns
+    assert shared[0] == 997.0 and turn >= 3.4
+
+
+@pytest.mark.parametrize("after", ["lns", "other"])
+def test_lns_first_turn_waits_for_a_share_of_the_limit(after: str) -> None:
+    """A part that gains nothing keeps the cores for LNS_HOLD of the limit (3 s of 4) before
+    lns's first turn; before another part, the patience of 1 s holds."""
+    auto = AutoSolver()
+    first = _Idle("first")
+    auto.parts = [first, _Idle(after)]
+    compiled = scheduler.compile_instance(load(INSTANCES / "jssp" / "ft06.txt"))
+    auto.solve(compiled, SolveConfig(time_limit=4.0))
+    (_, turn), *_ = first.turns
+    if after == "lns":
+        assert 2.9 <= turn <= 3.4
+    else:
+        assert 0.9 <= turn <= 1.4
+
+
 @pytest.mark.parametrize("lns", [False, True])
 def test_cpsat_fills_the_kernels_load_but_lns_does_not(
     monkeypatch: pytest.MonkeyPatch, lns: bool
