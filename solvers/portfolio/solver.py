@@ -13,16 +13,15 @@ Policy (see DESIGN.md section 11, "The default solve"):
   (and the bound did not rise): a trickle of tiny gains (lns on a 20,000-operation plant,
   0.001 % a part) must not hold the cores from a part whose rarer steps are far larger (the
   batching search, 0.2-0.4 % each);
-- a part that improves in steps far apart is not cut off between two of them: its patience is
-  at least CADENCE times the longest it took this solve to improve the best schedule (from
-  the start of a turn to its first gain, and between gains); the batching search on the
-  capped 20,000-operation plant gains every 1-2.5 s, and a patience of 1.8 s (10 s limit)
-  handed its cores to lns, which gained nothing;
+- a part whose steps to a better schedule take long is not cut off between two of them: its
+  patience stretches to CADENCE times its longest step this solve (from the start of a turn,
+  or its previous gain, to a gain; its first schedule not counted), at most CADENCE times
+  its patience; the batching search on the capped 20,000-operation plant gains 1-6 s apart;
 - lns, which re-optimises parts of the best schedule and proves nothing, has its first turn
-  only once the part before it has had LNS_HOLD of the limit: on the capped 20,000-operation
-  plant the batching search's first round of decodes (its mode sets, the LP's among them)
-  takes 4-5 s before its gains come (10 s limit, measured), and lns gained nothing in the
-  turns it took meanwhile;
+  no sooner than LNS_HOLD of the limit into the solve: on the capped 20,000-operation plant
+  the batching search's first round of decodes (its mode sets, the LP's among them) takes up
+  to 6 s before its next gain (10 s limit, measured), and lns's turns meanwhile gained
+  nothing (auto 2-3 % behind the heuristic alone, measured);
 - a part whose turn improved nothing waits longer for its next: the other part's patience
   doubles (so CP-SAT, which on large job shops improves nothing in its turns, takes a
   geometrically shrinking share, while on small instances it keeps its turns);
@@ -61,8 +60,8 @@ UNLIMITED_PATIENCE_S = 10.0  # the patience when there is no time limit
 WATCH_S = 0.05  # how often the watcher looks at the clock and the stop request
 CPSAT_MAX_OPS = 4_000  # past this, CP-SAT's set-up alone (list-schedule hint, model, checks)
 # takes seconds (about 10 s on the 20,000-operation plant, measured), so lns takes its turns
-LNS_HOLD = 0.75  # of the limit, before lns's first turn
-CADENCE = 2.0  # a part's patience is at least this many times its longest step to a gain
+LNS_HOLD = 0.75  # of the limit into the solve, before lns's first turn
+CADENCE = 2.0  # a part's patience stretches to this many times its longest step to a gain
 REL_TOL = 1e-9  # level values closer than this (relative) count as equal
 KERNELS_NOTE = "CP-SAT started while the heuristic's kernels loaded"
 BOUNDS_HELP = "dict {term: max value}: only schedules with every such term <= its bound"
@@ -220,7 +219,7 @@ class AutoSolver:
             )
             others = [pace[p.name] for p in parts if p is not part and p.name in pace]
             fresh_lns = other.name == LnsSolver.name and other.name not in turns
-            hold = LNS_HOLD * limit if limit is not None and fresh_lns else 0.0
+            hold = started + LNS_HOLD * limit if limit is not None and fresh_lns else 0.0
             began = time.perf_counter()
             try:
                 result = _run_part(
@@ -270,11 +269,11 @@ def _run_part(
     hold: float = 0.0,
 ) -> Result:
     """Solve with one part while a watcher stops it on the outer stop request, when `until`
-    is set, past `hold` seconds after `patience` seconds (at least CADENCE x the part's longest
-    step to a better schedule, recorded in `steps`) without a better schedule or bound from
-    any part, or,
-    past `patience` seconds, when the last `patience` seconds gained less than `pace` (the
-    other part's relative gain per second) would have, with no rise of the bound."""
+    is set, or, once the clock is past `hold` (a perf_counter time): when no part has improved
+    the best schedule or bound for `wait` seconds (`patience`, stretched by the part's longest
+    step to a gain, recorded in `steps`), or, past `wait` seconds into the turn, when the last
+    `wait` seconds gained less than `pace` (the other part's relative gain per second) would
+    have, with no rise of the bound."""
     done = threading.Event()
     began = run.improved_at = time.perf_counter()
     steps = {} if steps is None else steps
@@ -282,14 +281,8 @@ def _run_part(
     seen = len(run.trajectory)
     value = run.best.objective if run.best is not None else None
 
-    def slow(now: float) -> bool:
-        if patience is None or pace <= 0 or now - began < patience or now - run.bound_at < patience:
-            return False
-        gained = run.gain(now - patience)
-        return gained is not None and gained < pace * patience
-
-    def step() -> float:
-        """The part's longest step to a better schedule so far, this turn's included."""
+    def stretched() -> float | None:
+        """The patience, stretched to CADENCE x the part's longest step, at most CADENCE x."""
         nonlocal last, seen, value
         with run.lock:
             new = run.trajectory[seen:]
@@ -298,19 +291,29 @@ def _run_part(
             if point.objective is None or (value is not None and point.objective >= value):
                 continue  # the bound rose, not the schedule
             at = run.started + point.time_s
-            steps[part.name] = max(steps.get(part.name, 0.0), at - last)
+            if value is not None and until is None:  # not a first schedule, not a stopgap
+                steps[part.name] = max(steps.get(part.name, 0.0), at - last)
             last, value = at, point.objective
-        return steps.get(part.name, 0.0)
+        if patience is None:
+            return None
+        return min(max(patience, CADENCE * steps.get(part.name, 0.0)), CADENCE * patience)
+
+    def slow(now: float, wait: float) -> bool:
+        if pace <= 0 or now - began < wait or now - run.bound_at < wait:
+            return False
+        gained = run.gain(now - wait)
+        return gained is not None and gained < pace * wait
 
     def watch() -> None:
         while not done.wait(WATCH_S):
             now = time.perf_counter()
-            wait = None if patience is None else max(patience, CADENCE * step())
-            stale = wait is not None and now - run.improved_at > wait and now - began >= hold
+            wait = stretched()
+            held = now < hold
+            stale = wait is not None and not held and now - run.improved_at > wait
             if (
                 run.config.stop.is_set()
                 or stale
-                or slow(now)
+                or (wait is not None and not held and slow(now, wait))
                 or (until is not None and until.is_set())
             ):
                 config.stop.set()

@@ -241,21 +241,22 @@ class _Stepping(_Gaining):
 
 
 def test_a_part_whose_steps_take_long_is_not_cut_off_between_them() -> None:
-    """Patience max(1 s, 20 % of 5 s) = 1 s, but the part's steps so far took 0.9 s: it waits
-    for CADENCE x 0.9 s, so a gain 1.6 s after the last is still its turn's."""
+    """Patience max(1 s, 20 % of 7.5 s) = 1.5 s; after its first schedule the part's step took
+    1 s, so its patience stretches to CADENCE x 1 s = 2 s, and a gain 1.7 s after the last is
+    still its turn's (without the stretch the turn would end 1.5 s after the second gain)."""
     auto = AutoSolver()
     shared = [1000.0]
-    slow, other = _Stepping("slow", shared, [0.9, 0.9, 1.6]), _Idle("other")
+    slow, other = _Stepping("slow", shared, [0.3, 1.0, 1.7]), _Idle("other")
     auto.parts = [slow, other]
     compiled = scheduler.compile_instance(load(INSTANCES / "jssp" / "ft06.txt"))
-    auto.solve(compiled, SolveConfig(time_limit=5.0))
+    auto.solve(compiled, SolveConfig(time_limit=7.5))
     (_, turn), *_ = slow.turns
-    assert shared[0] == 997.0 and turn >= 3.4
+    assert shared[0] == 997.0 and turn >= 3.0
 
 
 @pytest.mark.parametrize("after", ["lns", "other"])
 def test_lns_first_turn_waits_for_a_share_of_the_limit(after: str) -> None:
-    """A part that gains nothing keeps the cores for LNS_HOLD of the limit (3 s of 4) before
+    """A part that gains nothing keeps the cores until LNS_HOLD of the limit (3 s of 4) before
     lns's first turn; before another part, the patience of 1 s holds."""
     auto = AutoSolver()
     first = _Idle("first")
