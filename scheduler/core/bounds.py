@@ -20,6 +20,7 @@ from scheduler.core.relaxation import energy_load_lp
 from scheduler.core.terms import TERMS
 
 MAX_CENTRES = 32  # work centres tried by the work-centre bound, the most common first
+TAIL_STEPS = 64  # thresholds of the tail after an operation tried by the work-centre bound
 
 
 def term_lower_bounds(
@@ -94,7 +95,8 @@ class _Background:
 RELAX_TOL = 1e-5  # relative margin taken off the LP's T (HiGHS's tolerances are 1e-7)
 EXIT_WAIT_S = 1.0  # how long exit waits for a cancelled LP to return
 _CAP_LOAD: weakref.WeakKeyDictionary[CompiledInstance, _Background] = weakref.WeakKeyDictionary()
-_CAP_LOAD_LOCK = threading.Lock()
+_CENTRES: weakref.WeakKeyDictionary[CompiledInstance, int] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()  # of both caches
 
 
 def cap_load_bound(c: CompiledInstance, wait: float | None = None) -> int:
@@ -118,7 +120,7 @@ def _job(c: CompiledInstance) -> _Background | None:
     """The background solve of `c`'s relaxation, started if need be (None: no cap)."""
     if c.power_cap_start.size == 0 or c.n_ops == 0:
         return None
-    with _CAP_LOAD_LOCK:
+    with _LOCK:
         job = _CAP_LOAD.get(c)
         if job is None:
             job = _CAP_LOAD[c] = _Background(c)
@@ -128,7 +130,7 @@ def _job(c: CompiledInstance) -> _Background | None:
 @atexit.register
 def _cancel_at_exit() -> None:
     """Cancel the LPs still running: the interpreter must not end under a HiGHS thread."""
-    with _CAP_LOAD_LOCK:
+    with _LOCK:
         jobs = list(_CAP_LOAD.values())
     for job in jobs:
         job.cancel()
@@ -156,12 +158,19 @@ def power_cap_bound(c: CompiledInstance) -> int:
 def work_centre_bound(c: CompiledInstance) -> int:
     """For each work centre (a group of machines linked by operations that can run on more
     than one of them, and the machine set of the most common operations), the operations
-    that can only run there: from their earliest release, their least work plus the
+    that can only run there: from their earliest start, their least work plus the
     changeovers their families force, spread over the centre's machines. Each machine starts
     with one family for free; every other family present costs at least the least setup
-    between two different families there."""
+    between two different families there. Also, for the operations with a head of at least H
+    and a tail after them of at least Q: H + their least work spread over the machines + Q
+    (heads, bodies and tails, as Carlier's one-machine bound), the best over H and over
+    TAIL_STEPS values of Q. Computed once per compiled instance."""
     if c.n_ops == 0:
         return 0
+    with _LOCK:
+        known = _CENTRES.get(c)
+    if known is not None:
+        return known
     can = np.zeros((c.n_ops, c.n_machines), dtype=bool)
     can[c.mode_op, c.mode_machine] = True
     packed = np.packbits(can, axis=1)
@@ -172,7 +181,10 @@ def work_centre_bound(c: CompiledInstance) -> int:
     )
     common = can[first[np.argsort(-counts)[:MAX_CENTRES]]]
     centres = np.vstack([_linked_groups(c, can), common])
-    return max(_centre_bound(c, can, centre) for centre in centres)
+    bound = max(_centre_bound(c, can, centre) for centre in centres)
+    with _LOCK:
+        _CENTRES[c] = bound
+    return bound
 
 
 def _linked_groups(c: CompiledInstance, can: np.ndarray) -> np.ndarray:
@@ -207,7 +219,27 @@ def _centre_bound(c: CompiledInstance, can: np.ndarray, centre: np.ndarray) -> i
     if forced and c.has_setups:
         among = c.setup[np.ix_(np.flatnonzero(centre), families, families)]
         work += forced * int(among[:, ~np.eye(families.size, dtype=bool)].min())
-    return int(c.op_release[inside].min()) + -(-work // n_machines)
+    whole = int(c.head[inside].min()) + -(-work // n_machines)
+    after = (c.tail - c.min_duration)[inside]
+    return max(
+        whole, _heads_bodies_tails(c.head[inside], c.min_duration[inside], after, n_machines)
+    )
+
+
+def _heads_bodies_tails(head: np.ndarray, body: np.ndarray, tail: np.ndarray, k: int) -> int:
+    """max over H and Q of H + ceil(sum of the bodies with head >= H and tail >= Q / k) + Q:
+    every such operation starts at H or later on one of k machines, the last of them ends no
+    sooner than H + their work / k, and what follows it in its job takes Q more."""
+    order = np.argsort(-head, kind="stable")
+    head, body, tail = head[order], body[order], tail[order]
+    best = 0
+    floors = np.unique(np.quantile(tail, np.linspace(0.0, 1.0, TAIL_STEPS), method="lower"))
+    for floor in floors:
+        keep = tail >= floor
+        heads, work = head[keep], np.cumsum(body[keep])
+        last = np.r_[heads[1:] != heads[:-1], True]  # ops with head >= heads[i]: up to i's ties
+        best = max(best, int((heads[last] + -(-work[last] // k)).max()) + int(floor))
+    return best
 
 
 def wait_until(deadline: float | None, stopped: bool = False) -> float | None:

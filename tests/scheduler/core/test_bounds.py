@@ -6,10 +6,10 @@ from hypothesis import HealthCheck, given, settings
 from paths import INSTANCES
 from strategies import instances
 
-from scheduler.core.bounds import level_bounds, term_lower_bounds
+from scheduler.core.bounds import level_bounds, makespan_bound, term_lower_bounds
 from scheduler.core.compile import compile_instance
 from scheduler.core.kpi import compute_kpis
-from scheduler.core.model import Instance
+from scheduler.core.model import Instance, Job, Machine, Mode, Operation
 from scheduler.core.objective import Objective
 from scheduler.core.solve import solve
 from scheduler.core.terms import TERMS
@@ -42,4 +42,23 @@ def test_a_level_bound_is_the_weighted_sum_of_its_term_bounds() -> None:
         2 * terms["makespan"] + 0.5 * terms["carbon"],
         terms["energy"],
     ]
-    assert terms["makespan"] == c.lower_bound and terms["energy"] > 0
+    assert terms["makespan"] == makespan_bound(c) >= c.lower_bound and terms["energy"] > 0
+
+
+def test_heads_bodies_and_tails_prove_a_bottleneck_optimal() -> None:
+    """Two jobs, each 3 on the shared machine M then 4 on a machine of its own: whichever
+    goes second on M ends at 6 and its job at 10. The critical path (7) and the loads (6)
+    say less; the work centre M's heads, bodies and tails give 0 + 6 + 4 = 10, which proves
+    the default solve's schedule optimal."""
+    jobs = tuple(
+        Job(
+            f"J{j}",
+            (Operation(f"J{j}-0", (Mode("M", 3),)), Operation(f"J{j}-1", (Mode(f"N{j}", 4),))),
+        )
+        for j in range(2)
+    )
+    instance = Instance((Machine("M"), Machine("N0"), Machine("N1")), jobs)
+    c = compile_instance(instance)
+    assert c.lower_bound == 7 and makespan_bound(c) == 10
+    result = solve(instance, time_limit=5)
+    assert result.objective == 10 and result.bound == 10 and result.status == "optimal"
