@@ -182,11 +182,15 @@ class _Gaining(_Idle):
         super().__init__(name)
         self.shared, self.step, self.times = shared, step, times
 
+    def waits(self, config: SolveConfig) -> list[float]:
+        """The seconds before each gain: 0.1, `times` times, within the turn's limit."""
+        assert config.time_limit is not None
+        return [0.1] * min(self.times, int(config.time_limit / 0.1))
+
     def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
         started = time.perf_counter()
-        assert config.time_limit is not None
-        for _ in range(min(self.times, int(config.time_limit / 0.1))):  # within its limit
-            if config.stop.wait(0.1):
+        for wait in self.waits(config):
+            if config.stop.wait(wait):
                 break
             self.shared[0] -= self.step
             assert config.on_progress is not None
@@ -224,20 +228,11 @@ class _Stepping(_Gaining):
     search whose steps take long, then waits for its stop."""
 
     def __init__(self, name: str, shared: list[float], delays: list[float]) -> None:
-        super().__init__(name, shared, 1.0, 0)
+        super().__init__(name, shared, 1.0, len(delays))
         self.delays = delays
 
-    def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
-        started = time.perf_counter()
-        for delay in self.delays:
-            if config.stop.wait(delay):
-                break
-            self.shared[0] -= self.step
-            assert config.on_progress is not None
-            config.on_progress(Progress(time.perf_counter() - started, self.shared[0], None))
-        config.stop.wait(config.time_limit)
-        self.turns.append((config.seed, time.perf_counter() - started))
-        return Result("unknown", self.name)
+    def waits(self, config: SolveConfig) -> list[float]:
+        return self.delays
 
 
 def test_a_part_whose_steps_take_long_is_not_cut_off_between_them() -> None:
