@@ -212,18 +212,17 @@ def _centre_bound(c: CompiledInstance, can: np.ndarray, centre: np.ndarray) -> i
     if not inside.any():
         return 0
     n_machines = int(centre.sum())
-    work = int(c.min_duration[inside].sum())
+    head, body = c.head[inside], c.min_duration[inside]
+    work = int(body.sum())
     busy = c.min_duration > 0
     families = np.unique(c.op_family[inside & busy & (c.op_family >= 0)])
     forced = max(0, families.size - n_machines)
     if forced and c.has_setups:
         among = c.setup[np.ix_(np.flatnonzero(centre), families, families)]
         work += forced * int(among[:, ~np.eye(families.size, dtype=bool)].min())
-    whole = int(c.head[inside].min()) + -(-work // n_machines)
-    after = (c.tail - c.min_duration)[inside]
-    return max(
-        whole, _heads_bodies_tails(c.head[inside], c.min_duration[inside], after, n_machines)
-    )
+    whole = int(head.min()) + -(-work // n_machines)
+    after = c.tail[inside] - body
+    return max(whole, _heads_bodies_tails(head, body, after, n_machines))
 
 
 def _heads_bodies_tails(head: np.ndarray, body: np.ndarray, tail: np.ndarray, k: int) -> int:
