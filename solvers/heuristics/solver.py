@@ -340,7 +340,7 @@ def _batching(run: _Run, opts: HeuristicOptions) -> None:
     for v in variants(run.p, opts.least_energy, run.compiled, run.mode_sets, run.kernel_deadline()):
         if run.finished():
             return
-        viol = run_variant(run.p, w, v, 0.0, rng, _decode_deadline(run))
+        viol = run_variant(run.p, w, v, 0.0, rng, _decode_deadline(run), None, _horizon(run))
         if viol == ABORTED:
             return
         _offer_decoded(run, w, viol, w.mode.copy(), none, False, v.label)
@@ -372,17 +372,19 @@ def _regroup(run: _Run, opts: HeuristicOptions, seed: int, worker: int, deadline
         if best is None or moves % (2 if wheel is None else 4) == 0:
             v = pool[explored % len(pool)]
             explored += 1
-            viol = run_variant(p, w, v, NOISE, rng, deadline)
+            viol = run_variant(p, w, v, NOISE, rng, deadline, None, _horizon(run))
             how = "random ties"
         else:
             last = wheel.variant if wheel is not None else ""
             v = next((x for x in pool if _labelled(best.label, x.label)), None) or next(
                 (x for x in pool if x.label == last), pool[0]
             )
+            horizon = _horizon(run)
             if wheel is None:
-                viol, how = run_variant(p, w, v, NOISE, rng, deadline), "random ties"
+                viol, how = run_variant(p, w, v, NOISE, rng, deadline, None, horizon), "random ties"
             else:
-                viol, how = run_variant(p, w, v, 0.0, rng, deadline, wheel.boost), "squeaky"
+                viol = run_variant(p, w, v, 0.0, rng, deadline, wheel.boost, horizon)
+                how = "squeaky"
                 wheel.variant = v.label
                 if 0 <= viol < FAILED:  # every op placed
                     wheel.learn(p, w.end)
@@ -391,6 +393,14 @@ def _regroup(run: _Run, opts: HeuristicOptions, seed: int, worker: int, deadline
         _offer_decoded(run, w, viol, w.mode.copy(), none, False, f"{v.label}, {how}")
         moves += 1
     return moves
+
+
+def _horizon(run: _Run) -> int:
+    """The best schedule's makespan in ticks (0: no schedule yet)."""
+    best = run.best
+    if best is None:
+        return 0
+    return int((best.start + run.p.mode_duration[best.mode]).max())
 
 
 def _labelled(label: str, variant: str) -> bool:

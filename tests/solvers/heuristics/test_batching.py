@@ -1,8 +1,8 @@
 """The setup-aware batching decoder and its variants: every schedule it calls feasible passes
 the validator, on random instances with setups, windows, releases, deadlines, resources and
-power caps, with and without squeaky-wheel priorities; energy-balanced modes respect the load
-target where they can; the squeaky wheel blames the jobs its objective does and moves them
-forward."""
+power caps, with and without squeaky-wheel priorities and free tails; energy-balanced modes
+respect the load target where they can; the squeaky wheel blames the jobs its objective does
+and moves them forward; a free tail lets an op leave its fixed machine."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from solvers.heuristics.regroup import (
     NOISE,
     SQUEAK_DECAY,
     SQUEAK_STEP,
+    Variant,
     balanced_modes,
     relaxation_modes,
     rng_for,
@@ -37,8 +38,8 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 
 
 @SETTINGS
-@given(instances(energy_caps=True), st.booleans(), st.integers(0, 2**16))
-def test_batching_schedules_are_valid(inst: Instance, zeros: bool, seed: int) -> None:
+@given(instances(energy_caps=True), st.booleans(), st.integers(0, 2**16), st.integers(0, 80))
+def test_batching_schedules_are_valid(inst: Instance, zeros: bool, seed: int, horizon: int) -> None:
     if zeros:
         inst = zero_some_modes(inst, iter([True, False] * 100).__next__)
     c = compile_instance(inst)
@@ -48,7 +49,7 @@ def test_batching_schedules_are_valid(inst: Instance, zeros: bool, seed: int) ->
     boost = np.random.default_rng(seed).uniform(0, 20, p.n_jobs)  # squeaky-wheel priorities
     for v in variants(p, least_energy=bool(seed % 2), c=c):
         for noise, jobs in ((0.0, None), (NOISE, None), (0.0, boost)):
-            viol = run_variant(p, w, v, noise, rng, NO_DEADLINE, jobs)
+            viol = run_variant(p, w, v, noise, rng, NO_DEADLINE, jobs, horizon)
             if viol == FAILED:
                 continue
             schedule = Schedule.from_arrays(c, w.mode.copy(), w.start.copy())
@@ -101,6 +102,28 @@ def test_a_boost_moves_its_job_forward() -> None:
         assert run_variant(p, w, v, 0.0, rng_for(0), NO_DEADLINE, boost) == 0
         starts.append(int(w.start[0]))
     assert starts[0] > 0 and starts[1] == 0
+
+
+def test_a_free_tail_lets_a_late_op_leave_its_fixed_machine() -> None:
+    """J0 takes A for 20 ticks; J1, released at 10, is fixed to A too. Fixed to the end it
+    waits for A (makespan 30); ready in the free tail (the last 70 % of a 30-tick horizon) it
+    takes the idle B (makespan 20), while J0, ready before the tail, stays on A."""
+    either = ("A", "B")
+    jobs = tuple(
+        Job(f"J{j}", (Operation(f"J{j}-0", tuple(Mode(m, d) for m in either)),), release=r)
+        for j, (d, r) in enumerate(((20, 0), (10, 10)))
+    )
+    c = compile_instance(Instance((Machine("A"), Machine("B")), jobs))
+    p = make_problem(c, Objective.parse("makespan"))
+    w = make_workspace(p)
+    on_a = c.mode_ptr[:-1].astype(np.int64)  # every op's first mode: machine A
+    ends = []
+    for tail in (0.0, 0.7):
+        v = Variant(on_a, False, 0.0, 0.0, "fixed to A", tail)
+        assert run_variant(p, w, v, 0.0, rng_for(0), NO_DEADLINE, None, 30) == 0
+        ends.append(int(w.end.max()))
+        assert int(p.mode_machine[w.mode[0]]) == 0  # J0 on A either way
+    assert ends == [30, 20]
 
 
 def test_the_squeaky_wheel_blames_late_jobs_by_the_objective() -> None:
