@@ -26,7 +26,7 @@ from solvers.heuristics.problem import (
     make_workspace,
     term_caps,
 )
-from solvers.heuristics.regroup import rng_for
+from solvers.heuristics.regroup import NO_END, rng_for
 from solvers.heuristics.tabu import make_tabu_state, start_tabu, tabu_search
 
 POLL_S = 0.05  # how often a waiting solve looks at its clock and stop request
@@ -99,7 +99,7 @@ def _warm() -> None:
         start_tabu(p, tabu)
         tabu_search(p, tabu, 4, 100)
         boost = np.zeros(p.n_jobs)
-        batch_decode(p, w, assign, False, 0.0, 0.0, rng_for(0), NO_DEADLINE, boost, 0, 2**62)
+        batch_decode(p, w, assign, False, 0.0, 0.0, rng_for(0), NO_DEADLINE, boost, NO_END)
         _first_call_s.append(time.perf_counter() - started)
     except BaseException as error:  # re-raised in the solving thread by first_call_seconds
         _failure.append(error)

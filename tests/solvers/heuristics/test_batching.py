@@ -104,26 +104,40 @@ def test_a_boost_moves_its_job_forward() -> None:
     assert starts[0] > 0 and starts[1] == 0
 
 
-def test_a_free_tail_lets_a_late_op_leave_its_fixed_machine() -> None:
-    """J0 takes A for 20 ticks; J1, released at 10, is fixed to A too. Fixed to the end it
-    waits for A (makespan 30); ready in the free tail (the last 70 % of a 30-tick horizon) it
-    takes the idle B (makespan 20), while J0, ready before the tail, stays on A."""
-    either = ("A", "B")
+def _two_jobs_on_a_or_b(fixed: str, tail: float) -> tuple[int, list[str], list[str]]:
+    """J0 (A 20 or B 15) ready at 0 and J1 (A or B, 10) released at 10, each fixed to the
+    machine named in `fixed` and decoded with a free tail of `tail` of a 30-tick horizon:
+    the makespan, the machines, and the validator's findings."""
+    durations = (({"A": 20, "B": 15}, 0), ({"A": 10, "B": 10}, 10))
     jobs = tuple(
-        Job(f"J{j}", (Operation(f"J{j}-0", tuple(Mode(m, d) for m in either)),), release=r)
-        for j, (d, r) in enumerate(((20, 0), (10, 10)))
+        Job(f"J{j}", (Operation(f"J{j}-0", tuple(Mode(m, d[m]) for m in "AB")),), release=r)
+        for j, (d, r) in enumerate(durations)
     )
-    c = compile_instance(Instance((Machine("A"), Machine("B")), jobs))
+    inst = Instance((Machine("A"), Machine("B")), jobs)
+    c = compile_instance(inst)
     p = make_problem(c, Objective.parse("makespan"))
     w = make_workspace(p)
-    on_a = c.mode_ptr[:-1].astype(np.int64)  # every op's first mode: machine A
-    ends = []
-    for tail in (0.0, 0.7):
-        v = Variant(on_a, False, 0.0, 0.0, "fixed to A", tail)
-        assert run_variant(p, w, v, 0.0, rng_for(0), NO_DEADLINE, None, 30) == 0
-        ends.append(int(w.end.max()))
-        assert int(p.mode_machine[w.mode[0]]) == 0  # J0 on A either way
-    assert ends == [30, 20]
+    assign = c.mode_ptr[:-1] + np.array(["AB".index(m) for m in fixed])
+    v = Variant(assign.astype(np.int64), False, 0.0, f"fixed to {fixed}", tail)
+    assert run_variant(p, w, v, 0.0, rng_for(0), NO_DEADLINE, None, 30) == 0
+    machines = ["AB"[p.mode_machine[k]] for k in w.mode]
+    found = validate(inst, Schedule.from_arrays(c, w.mode.copy(), w.start.copy()))
+    return int(w.end.max()), machines, [x.rule for x in found]
+
+
+def test_a_free_tail_lets_a_late_op_leave_its_fixed_machine() -> None:
+    """Fixed to A to the end, J1 waits for J0 (makespan 30); ready in the free tail (the
+    last 70 % of the horizon, from tick 9) it takes the idle B (20), while J0, ready before
+    the tail, stays on A although B would end it sooner."""
+    assert _two_jobs_on_a_or_b("AA", 0.0) == (30, ["A", "A"], [])
+    assert _two_jobs_on_a_or_b("AA", 0.7) == (20, ["A", "B"], [])
+
+
+def test_a_free_tail_op_is_placed_again_when_its_machine_fills() -> None:
+    """J1, fixed to B but free in the tail, is first placed on A at 10 (a tie with B); J0
+    then takes A until 20, so J1's placement is stale though B is its fixed machine: placed
+    again, it goes to B, without overlapping J0."""
+    assert _two_jobs_on_a_or_b("AB", 0.7) == (20, ["A", "B"], [])
 
 
 def test_the_squeaky_wheel_blames_late_jobs_by_the_objective() -> None:
