@@ -369,17 +369,17 @@ def _regroup(run: _Run, opts: HeuristicOptions, seed: int, worker: int, deadline
         and (deadline == NO_DEADLINE or time.perf_counter() < deadline)
     ):
         best = run.best
+        horizon = _horizon(run)
         if best is None or moves % (2 if wheel is None else 4) == 0:
             v = pool[explored % len(pool)]
             explored += 1
-            viol = run_variant(p, w, v, NOISE, rng, deadline, None, _horizon(run))
+            viol = run_variant(p, w, v, NOISE, rng, deadline, None, horizon)
             how = "random ties"
         else:
             last = wheel.variant if wheel is not None else ""
             v = next((x for x in pool if _labelled(best.label, x.label)), None) or next(
                 (x for x in pool if x.label == last), pool[0]
             )
-            horizon = _horizon(run)
             if wheel is None:
                 viol, how = run_variant(p, w, v, NOISE, rng, deadline, None, horizon), "random ties"
             else:
