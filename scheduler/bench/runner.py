@@ -187,7 +187,8 @@ def run_bench(
         def record(spec: RunSpec, row: dict[str, Any]) -> None:
             rows.append(row)
             _write_csv(rows, out, settings.checkpoints)
-            say(f"[{len(rows)}/{len(specs)}] {_describe(row)}")
+            count = len(specs) - len(todo) + len(rows) - len(done)  # of this selection
+            say(f"[{count}/{len(specs)}] {_describe(row)}")
 
         run_bounded(executor, run_one, todo, in_flight, record)
     frame = _frame(rows, settings.checkpoints)

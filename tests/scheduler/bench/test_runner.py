@@ -179,6 +179,21 @@ def test_bench_ft06_la01_with_two_solvers_writes_csv_markdown_and_plot(tmp_path:
     assert list(again["wall_time_s"]) == list(frame["wall_time_s"])
 
 
+def test_resume_counts_progress_within_the_selection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "r.csv"
+    base = ["--suite", "ft", "--solvers", "baseline", "--time-limit", "1", "--workers", "1"]
+    assert bench_main(base + ["--select", "ft06,ft20", "--out", str(out)]) == 0
+    capsys.readouterr()
+    # ft20 is kept, ft06 lies outside the new selection: the one new run is the 2nd of 2
+    assert bench_main(base + ["--select", "ft10,ft20", "--out", str(out), "--resume"]) == 0
+    said = capsys.readouterr()
+    progress = [line for line in (said.out + said.err).splitlines() if line.startswith("[")]
+    assert len(progress) == 1 and progress[0].startswith("[2/2] ft10 baseline")
+    assert sorted(pd.read_csv(out)["instance"]) == ["ft06", "ft10", "ft20"]
+
+
 def test_bench_reports_refusals_and_rejects_bad_input(tmp_path: Path) -> None:
     out = tmp_path / "r.csv"
     assert bench_main(["--suite", "nosuch", "--out", str(out), "--quiet"]) == 2
