@@ -232,7 +232,8 @@ def summary_markdown(frame: pd.DataFrame, meta: dict[str, Any], plot_name: str) 
         f"- Objective: {meta['objective']}; seeds per instance: {meta['seeds']}",
         "",
         "Gaps are (objective - reference) / reference in %, against the best-known value (BKS) "
-        "and the best lower bound (LB) of `benchmarks/instances/bks.csv`. Time to optimum: "
+        "and the best lower bound (LB) of `bks.csv` in the instance root (`benchmarks/instances/` "
+        "unless the command names `--instances-root`). Time to optimum: "
         "shifted (1 s) geometric mean over instances with a known optimum of the time the run "
         "first held an optimal schedule, a run that never did counting as the time limit; "
         "(k/n) = reached / instances.",
