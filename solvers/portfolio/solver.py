@@ -25,6 +25,13 @@ Policy (see DESIGN.md section 11, "The default solve"):
 - a part whose turn improved nothing waits longer for its next: the other part's patience
   doubles (so CP-SAT, which on large job shops improves nothing in its turns, takes a
   geometrically shrinking share, while on small instances it keeps its turns);
+- the heuristic, whose turns resume where they stopped, hands over to CP-SAT, whose turns
+  start over, once it has gone STALL times as long without a gain as its turn took to its
+  last gain (at least PATIENCE_MIN_S); and when a heuristic turn improved nothing, CP-SAT's
+  next turn is not cut for want of progress, so that its proof can finish: at a 60 s limit
+  the heuristic reached the optimum of la02 at once and held the cores for its 12 s
+  patience, where CP-SAT proves it in 0.2 s, and CP-SAT's proofs of la22, la36, la39 (9-36 s
+  alone) were cut into turns that never finished;
 - each turn of a part has a seed of its own (a search restarted from an unchanged best
   schedule with the same seed would retrace its path); the heuristic's tabu searches go on
   where they stopped when the best schedule is still the one they returned;
@@ -62,6 +69,10 @@ CPSAT_MAX_OPS = 4_000  # past this, CP-SAT's set-up alone (list-schedule hint, m
 # takes seconds (about 10 s on the 20,000-operation plant, measured), so lns takes its turns
 LNS_HOLD = 0.75  # of the limit into the solve, before lns's first turn
 CADENCE = 2.0  # a part's patience stretches to this many times its longest step to a gain
+STALL = 5.0  # the heuristic, before CP-SAT, hands over once it has gone this many times as long
+# without a gain as it took from its turn's start to its last gain (at least PATIENCE_MIN_S): on
+# small shops it reaches its best in a fraction of a second and then waits out its patience
+# (12 s at a 60 s limit) while CP-SAT would prove the schedule optimal in 0.1-2 s (la02-la20)
 REL_TOL = 1e-9  # level values closer than this (relative) count as equal
 KERNELS_NOTE = "CP-SAT started while the heuristic's kernels loaded"
 BOUNDS_HELP = "dict {term: max value}: only schedules with every such term <= its bound"
@@ -192,6 +203,7 @@ class AutoSolver:
         pace: dict[str, float] = {}  # per part, relative gain per second in its last turn
         turns: dict[str, int] = {}
         steps: dict[str, float] = {}  # per part, the longest it took to improve the best
+        gave: dict[str, bool] = {}  # per part, whether its last turn improved the best schedule
         turn = 0
         while parts and not run.over() and (limit is not None or turn < len(parts)):
             part = parts[turn % len(parts)]
@@ -221,17 +233,24 @@ class AutoSolver:
             fresh_lns = other.name == LnsSolver.name and other.name not in turns
             hold = started + LNS_HOLD * limit if limit is not None and fresh_lns else 0.0
             began = time.perf_counter()
+            wait = patience.get(part.name, base) if len(parts) > 1 else None
+            if part.name == CpSatSolver.name and gave.get(HeuristicSolver.name) is False:
+                wait = None  # the heuristic is stuck: CP-SAT's proof is not cut (turns restart)
+            stall = part.name == HeuristicSolver.name and any(
+                p.name == CpSatSolver.name for p in parts
+            )
             try:
                 result = _run_part(
                     part,
                     compiled,
                     part_config,
                     run,
-                    patience.get(part.name, base) if len(parts) > 1 else None,
+                    wait,
                     until,
                     max(others, default=0.0),
                     steps,
                     hold,
+                    stall,
                 )
             except UnsupportedFeatureError as refusal:
                 run.notes.append(f"{part.name} refused the instance ({refusal})")
@@ -245,6 +264,8 @@ class AutoSolver:
                 parts.remove(part)
                 continue
             run.offer(result)
+            if until is None:
+                gave[part.name] = run.best is not before
             gained = run.gain(began)
             if gained is not None:
                 pace[part.name] = gained / max(time.perf_counter() - began, WATCH_S)
@@ -267,11 +288,13 @@ def _run_part(
     pace: float = 0.0,
     steps: dict[str, float] | None = None,
     hold: float = 0.0,
+    stall: bool = False,
 ) -> Result:
     """Solve with one part while a watcher stops it on the outer stop request, when `until`
     is set, or, once the clock is past `hold` (a perf_counter time): when no part has improved
     the best schedule or bound for `wait` seconds (`patience`, stretched by the part's longest
-    step to a gain, recorded in `steps`), or, past `wait` seconds into the turn, when the last
+    step to a gain, recorded in `steps`; with `stall`, at most STALL x the time from the
+    turn's start to its last gain), or, past `wait` seconds into the turn, when the last
     `wait` seconds gained less than `pace` (the other part's relative gain per second) would
     have, with no rise of the bound."""
     done = threading.Event()
@@ -282,7 +305,8 @@ def _run_part(
     value = run.best.objective if run.best is not None else None
 
     def stretched() -> float | None:
-        """The patience, stretched to CADENCE x the part's longest step, at most CADENCE x."""
+        """The patience, stretched to CADENCE x the part's longest step, at most CADENCE x;
+        with `stall`, cut to STALL x the turn's time to its last gain (at least PATIENCE_MIN_S)."""
         nonlocal last, seen, value
         with run.lock:
             new = run.trajectory[seen:]
@@ -296,7 +320,8 @@ def _run_part(
             last, value = at, point.objective
         if patience is None:
             return None
-        return min(max(patience, CADENCE * steps.get(part.name, 0.0)), CADENCE * patience)
+        wait = min(max(patience, CADENCE * steps.get(part.name, 0.0)), CADENCE * patience)
+        return min(wait, max(PATIENCE_MIN_S, STALL * (last - began))) if stall else wait
 
     def slow(now: float, wait: float) -> bool:
         if pace <= 0 or now - began < wait or now - run.bound_at < wait:

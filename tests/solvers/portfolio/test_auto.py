@@ -283,3 +283,42 @@ def test_cpsat_fills_the_kernels_load_but_lns_does_not(
     assert result.schedule is not None
     assert (portfolio_solver.KERNELS_NOTE in result.message) is not lns
     assert ("lns instead of cpsat" in result.message) is lns
+
+
+class _Early(_Gaining):
+    """A part that gains once, 0.1 s into its first turn, and never again (as the heuristic on
+    a small shop, at its best at once)."""
+
+    def __init__(self, name: str, shared: list[float]) -> None:
+        super().__init__(name, shared, 1.0, 1)
+
+    def waits(self, config: SolveConfig) -> list[float]:
+        return [] if self.turns else [0.1]
+
+
+def _heuristic_and_cpsat(limit: float) -> tuple[_Early, _Idle]:
+    """Run auto with stand-ins named as the heuristic (gains early) and CP-SAT (idle)."""
+    auto = AutoSolver()
+    early, idle = _Early("heuristic", [1000.0]), _Idle("cpsat")
+    auto.parts = [early, idle]
+    compiled = scheduler.compile_instance(load(INSTANCES / "jssp" / "ft06.txt"))
+    auto.solve(compiled, SolveConfig(time_limit=limit))
+    return early, idle
+
+
+def test_a_stalled_heuristic_hands_over_to_cpsat_before_its_patience() -> None:
+    """Patience max(1 s, 20 % of 10 s) = 2 s; the heuristic's last gain came 0.1 s into its
+    turn, so it hands over once it has gone max(1 s, STALL x 0.1 s) = 1 s without one."""
+    early, _ = _heuristic_and_cpsat(10.0)
+    (_, turn), *_ = early.turns
+    assert 1.0 <= turn <= 1.6
+
+
+def test_cpsat_keeps_the_cores_once_a_heuristic_turn_gained_nothing() -> None:
+    """Limit 6 s, patience 1.2 s: the heuristic (about 1.1 s), CP-SAT (1.2 s, nothing), the
+    heuristic again (1 s, nothing), then CP-SAT to the end, not cut after 1.2 s (a turn would
+    start its proof over)."""
+    early, idle = _heuristic_and_cpsat(6.0)
+    assert len(early.turns) == 2 and len(idle.turns) == 2
+    (_, last), *_ = reversed(idle.turns)
+    assert last >= 2.2
