@@ -30,8 +30,8 @@ Policy (see DESIGN.md section 11, "The default solve"):
   last gain (at least PATIENCE_MIN_S); and when a heuristic turn improved nothing, CP-SAT's
   next turn is not cut for want of progress, so that its proof can finish: at a 60 s limit
   the heuristic reached the optimum of la02 at once and held the cores for its 12 s
-  patience, where CP-SAT proves it in 0.2 s, and CP-SAT's proofs of la22, la36, la39 (9-36 s
-  alone) were cut into turns that never finished;
+  patience, where CP-SAT proves it in 0.2 s, and CP-SAT's proofs of la22, la39 and mt10cc
+  (7-11 s alone) were cut into turns that never finished (now proven in 39-51 s);
 - each turn of a part has a seed of its own (a search restarted from an unchanged best
   schedule with the same seed would retrace its path); the heuristic's tabu searches go on
   where they stopped when the best schedule is still the one they returned;
@@ -72,7 +72,7 @@ CADENCE = 2.0  # a part's patience stretches to this many times its longest step
 STALL = 5.0  # the heuristic, before CP-SAT, hands over once it has gone this many times as long
 # without a gain as it took from its turn's start to its last gain (at least PATIENCE_MIN_S): on
 # small shops it reaches its best in a fraction of a second and then waits out its patience
-# (12 s at a 60 s limit) while CP-SAT would prove the schedule optimal in 0.1-2 s (la02-la20)
+# (12 s at a 60 s limit) while CP-SAT would prove the schedule optimal in 0.1-0.2 s (la02-la04)
 REL_TOL = 1e-9  # level values closer than this (relative) count as equal
 KERNELS_NOTE = "CP-SAT started while the heuristic's kernels loaded"
 BOUNDS_HELP = "dict {term: max value}: only schedules with every such term <= its bound"
