@@ -139,9 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     for n, body in files.items():
         name = f"ta{n:02d}"
         (args.out / "jssp" / f"{name}.txt").write_text(body)
-        jobs, machines = (int(x) for x in body.split("\n", 1)[0].split())
+        n_jobs, n_machines, _ = SIZES[(n - 1) // 10]
         best = OPTIMA.get(name, "")
-        rows.append(["jssp", name, jobs, machines, best, best, best, SOURCE])
+        rows.append(["jssp", name, n_jobs, n_machines, best, best, best, SOURCE])
     with open(args.out / "bks.csv", "w", newline="") as f:
         out = csv.writer(f)
         out.writerow(["family", "name", "n_jobs", "n_machines", "optimum", "lower_bound",
