@@ -126,19 +126,24 @@ class CpSatSolver:
         clock = SetupClock(
             None if config.time_limit is None else started + config.time_limit, config.stop
         )
-        bounds = parse_bounds(config.options.get("bounds", {}), "cpsat")
-        units = term_units(compiled)
-        levels = integer_levels(compiled, config.objective, units)
-        bounded = integer_bounds(compiled, bounds, units)
-        limit = math.floor(bound_limit(bounds["makespan"])) if "makespan" in bounds else None
-        earliest, latest = time_windows(compiled, limit)
-        reason = infeasibility(compiled, earliest, latest)
-        if reason is not None:
+        w = _Windows.of(compiled, config, self.name)
+        if w.infeasible is not None:
             return Result(
-                "infeasible", self.name, message=reason, wall_time_s=time.perf_counter() - started
+                "infeasible",
+                self.name,
+                message=w.infeasible,
+                wall_time_s=time.perf_counter() - started,
             )
-        ref = compile_reference(compiled, config.reference) if config.reference else None
-        modes = feasible_modes(compiled, earliest, latest)
+        bounds, units, levels, ref, earliest, latest, modes = (
+            w.bounds,
+            w.units,
+            w.levels,
+            w.ref,
+            w.earliest,
+            w.latest,
+            w.modes,
+        )
+        bounded = integer_bounds(compiled, bounds, units)
         trajectory: list[Progress] = []
         outcome = _Outcome()
         try:
@@ -208,6 +213,65 @@ class CpSatSolver:
         return solution_result(
             status, self.name, schedule, values, bound, elapsed, trajectory, message
         )
+
+
+class ListScheduleSolver:
+    """CP-SAT's first solution without the model: the greedy list schedule (`greedy_schedule`),
+    returned when it is valid and within the `bounds` option. `auto`'s stopgap while the
+    heuristic's kernels compile on instances too large for CP-SAT (not registered)."""
+
+    name = "list schedule"
+    capabilities = Capabilities(terms=frozenset(TERMS), options={"bounds": OPTIONS["bounds"]})
+
+    def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
+        """The list schedule as a `feasible` Result; `unknown` when it stops at the time limit
+        or a stop request, misses a latest end, or fails the validator or the bounds."""
+        started = time.perf_counter()
+        deadline = None if config.time_limit is None else started + config.time_limit
+        w = _Windows.of(compiled, config, self.name)
+        if w.infeasible is not None:
+            return Result("infeasible", self.name, message=w.infeasible)
+        try:
+            found = greedy_schedule(compiled, w.modes, w.latest, SetupClock(deadline, config.stop))
+        except OutOfTime:
+            found = None
+        wall = time.perf_counter() - started
+        if found is None or not _acceptable(compiled, w.bounds, found, w.ref):
+            return Result("unknown", self.name, wall_time_s=wall, message="no list schedule")
+        values = _values(compiled, w.levels, found, w.ref)
+        trajectory = [Progress(wall, values[0], None)]
+        if config.on_progress is not None:
+            config.on_progress(trajectory[0])
+        schedule = Schedule.from_arrays(compiled, *found)
+        return solution_result("feasible", self.name, schedule, values, None, wall, trajectory, "")
+
+
+@dataclass
+class _Windows:
+    """What the model and the list schedule share: the objective's integer levels, the bounds
+    option, the reference plan, each operation's time window and feasible modes, and why the
+    windows alone make the instance infeasible (None: they do not)."""
+
+    bounds: dict[str, float]
+    units: dict[str, int]
+    levels: list[IntegerLevel]
+    ref: ReferencePlan | None
+    earliest: np.ndarray
+    latest: np.ndarray
+    modes: list[list[int]]
+    infeasible: str | None
+
+    @classmethod
+    def of(cls, c: CompiledInstance, config: SolveConfig, solver: str) -> _Windows:
+        bounds = parse_bounds(config.options.get("bounds", {}), solver)
+        units = term_units(c)
+        limit = math.floor(bound_limit(bounds["makespan"])) if "makespan" in bounds else None
+        earliest, latest = time_windows(c, limit)
+        ref = compile_reference(c, config.reference) if config.reference else None
+        reason = infeasibility(c, earliest, latest)
+        modes = feasible_modes(c, earliest, latest) if reason is None else []
+        levels = integer_levels(c, config.objective, units)
+        return cls(bounds, units, levels, ref, earliest, latest, modes, reason)
 
 
 def _with_compiled_bound(result: Result, floor: float) -> Result:

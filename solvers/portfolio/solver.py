@@ -4,7 +4,9 @@ time budget, each starting from the best schedule either has found.
 Policy (see DESIGN.md section 11, "The default solve"):
 - the heuristic goes first once its kernels are loaded; until then (a fraction of a second
   from Numba's cache; minutes of compiling, in the background, on the first run after an
-  install) CP-SAT runs;
+  install) CP-SAT runs; where CP-SAT is no part (lns instead, on large instances), CP-SAT's
+  greedy list schedule stands in when the kernels are not loaded within LOAD_WAIT_S, so that
+  the first run on the 20,000-operation plant returns a schedule, not none;
 - a part keeps the cores while it improves the best schedule or the best bound (CP-SAT's
   proof needs its search uninterrupted: a new turn starts it over); after `patience` seconds
   without either it hands over to the other part, warm-started from the best schedule so far;
@@ -55,9 +57,9 @@ from scheduler.core.errors import UnsupportedFeatureError
 from scheduler.core.protocol import Capabilities, SolveConfig, Solver, check_supported
 from scheduler.core.result import Progress, Result, Status, close_trajectory
 from scheduler.core.terms import TERMS
-from solvers.cpsat import CpSatSolver
+from solvers.cpsat import CpSatSolver, ListScheduleSolver
 from solvers.heuristics import HeuristicSolver
-from solvers.heuristics.warmup import ready_event, start_warmup
+from solvers.heuristics.warmup import kernels_ready, ready_event, start_warmup
 from solvers.lns import LnsSolver
 
 PATIENCE_SHARE = 0.2  # of the time limit a part may go without improving before handing over
@@ -75,6 +77,10 @@ STALL = 5.0  # the heuristic, before CP-SAT, hands over once it has gone this ma
 # (12 s at a 60 s limit) while CP-SAT would prove the schedule optimal in 0.1-0.2 s (la02-la04)
 REL_TOL = 1e-9  # level values closer than this (relative) count as equal
 KERNELS_NOTE = "CP-SAT started while the heuristic's kernels loaded"
+LOAD_WAIT_S = 2.0  # the kernels load from Numba's cache within this (0.5-1.8 s measured); past
+# it they are compiling (minutes, the first run after an install), and where CP-SAT is no part
+# the greedy list schedule stands in meanwhile (0.6-8 s on the 20,000-operation plant)
+LIST_NOTE = "the greedy list schedule stood in while the heuristic's kernels compiled"
 BOUNDS_HELP = "dict {term: max value}: only schedules with every such term <= its bound"
 
 
@@ -219,6 +225,14 @@ class AutoSolver:
                 turn -= 1
                 if KERNELS_NOTE not in run.notes:
                     run.notes.append(KERNELS_NOTE)
+            elif (  # CP-SAT is no part: its list schedule while the kernels compile
+                part.name == HeuristicSolver.name
+                and LIST_NOTE not in run.notes
+                and not _loaded(run)
+            ):
+                part, until = ListScheduleSolver(), ready_event()
+                turn -= 1
+                run.notes.append(LIST_NOTE)
             before = run.best
             turns[part.name] = turns.get(part.name, -1) + 1
             part_config = replace(
@@ -233,7 +247,7 @@ class AutoSolver:
             fresh_lns = other.name == LnsSolver.name and other.name not in turns
             hold = started + LNS_HOLD * limit if limit is not None and fresh_lns else 0.0
             began = time.perf_counter()
-            wait = patience.get(part.name, base) if len(parts) > 1 else None
+            wait = patience.get(part.name, base) if len(parts) > 1 and part in parts else None
             if part.name == CpSatSolver.name and gave.get(HeuristicSolver.name) is False:
                 wait = None  # the heuristic is stuck: CP-SAT's proof is not cut (turns restart)
             stall = part.name == HeuristicSolver.name and any(
@@ -276,6 +290,14 @@ class AutoSolver:
             if len(parts) == 1 and run.best is before:
                 break  # the one part left has nothing more to give
         return _result(run)
+
+
+def _loaded(run: _Portfolio) -> bool:
+    """Whether the heuristic's kernels are ready within LOAD_WAIT_S (and the time limit)."""
+    until = time.perf_counter() + LOAD_WAIT_S
+    return kernels_ready(
+        until if run.deadline is None else min(until, run.deadline), run.config.stop
+    )
 
 
 def _run_part(

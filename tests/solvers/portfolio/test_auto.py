@@ -12,6 +12,8 @@ from paths import INSTANCES
 
 import scheduler
 import solvers.cpsat.options
+import solvers.heuristics.solver as heuristics_solver
+import solvers.lns.solver as lns_solver
 import solvers.portfolio.solver as portfolio_solver
 from scheduler.core import compile as compile_module
 from scheduler.core.compile import CompiledInstance
@@ -283,6 +285,33 @@ def test_cpsat_fills_the_kernels_load_but_lns_does_not(
     assert result.schedule is not None
     assert (portfolio_solver.KERNELS_NOTE in result.message) is not lns
     assert ("lns instead of cpsat" in result.message) is lns
+
+
+def test_the_list_schedule_stands_in_while_the_kernels_compile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where CP-SAT is no part (lns instead, on large instances) and the kernels are still
+    compiling (the first run after an install), the greedy list schedule is returned rather
+    than nothing; once the kernels load within LOAD_WAIT_S it is not run (the test above)."""
+    never = threading.Event()
+
+    def compiling(deadline: float | None, stop: threading.Event | None = None) -> bool:
+        time.sleep(max(0.0, (deadline or time.perf_counter()) - time.perf_counter()))
+        return False
+
+    monkeypatch.setattr(portfolio_solver, "ready_event", lambda: never)
+    monkeypatch.setattr(portfolio_solver, "kernels_ready", compiling)
+    monkeypatch.setattr(heuristics_solver, "kernels_ready", compiling)
+    monkeypatch.setattr(lns_solver, "kernels_ready", compiling)
+    monkeypatch.setattr(portfolio_solver, "CPSAT_MAX_OPS", 10)
+    instance = load(INSTANCES / "jssp" / "ft06.txt")
+    started = time.perf_counter()
+    result = AutoSolver().solve(scheduler.compile_instance(instance), SolveConfig(time_limit=3))
+    assert time.perf_counter() - started < 3 + 1
+    assert result.schedule is not None and result.status == "feasible"
+    assert scheduler.validate(instance, result.schedule) == []
+    assert portfolio_solver.LIST_NOTE in result.message
+    assert "best from list schedule" in result.message
 
 
 class _Early(_Gaining):
