@@ -134,15 +134,9 @@ class CpSatSolver:
                 message=w.infeasible,
                 wall_time_s=time.perf_counter() - started,
             )
-        bounds, units, levels, ref, earliest, latest, modes = (
-            w.bounds,
-            w.units,
-            w.levels,
-            w.ref,
-            w.earliest,
-            w.latest,
-            w.modes,
-        )
+        bounds, ref, latest, modes = w.bounds, w.ref, w.latest, w.modes
+        units = term_units(compiled)
+        levels = integer_levels(compiled, config.objective, units)
         bounded = integer_bounds(compiled, bounds, units)
         trajectory: list[Progress] = []
         outcome = _Outcome()
@@ -151,7 +145,7 @@ class CpSatSolver:
         except OutOfTime:
             hint = _Hint(None, "", False)
         try:
-            sm = build_model(compiled, earliest, latest, modes, clock)
+            sm = build_model(compiled, w.earliest, latest, modes, clock)
             em = add_energy(sm, compiled, units, config.objective.terms | set(bounds), latest)
             ov = add_objective_variables(
                 sm.model, sm.end, compiled, levels + [level for level, _ in bounded]
@@ -216,45 +210,52 @@ class CpSatSolver:
 
 
 class ListScheduleSolver:
-    """CP-SAT's first solution without the model: the greedy list schedule (`greedy_schedule`),
-    returned when it is valid and within the `bounds` option. `auto`'s stopgap while the
-    heuristic's kernels compile on instances too large for CP-SAT (not registered)."""
+    """CP-SAT's first solution without the model: the warm start when it is valid and within
+    the `bounds` option, else the greedy list schedule (`greedy_schedule`) when it is. `auto`'s
+    stand-in while the heuristic's kernels compile on instances too large for CP-SAT (not
+    registered)."""
 
     name = "list schedule"
     capabilities = Capabilities(terms=frozenset(TERMS), options={"bounds": OPTIONS["bounds"]})
 
     def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
-        """The list schedule as a `feasible` Result; `unknown` when it stops at the time limit
-        or a stop request, misses a latest end, or fails the validator or the bounds."""
+        """That schedule as a `feasible` Result with the exact value of every level; `infeasible`
+        when the time windows alone rule every schedule out; else `unknown` (the time limit or a
+        stop came first, or neither schedule is valid, complete and within the bounds)."""
         started = time.perf_counter()
-        deadline = None if config.time_limit is None else started + config.time_limit
+        clock = SetupClock(
+            None if config.time_limit is None else started + config.time_limit, config.stop
+        )
         w = _Windows.of(compiled, config, self.name)
         if w.infeasible is not None:
-            return Result("infeasible", self.name, message=w.infeasible)
+            wall = time.perf_counter() - started
+            return Result("infeasible", self.name, message=w.infeasible, wall_time_s=wall)
         try:
-            found = greedy_schedule(compiled, w.modes, w.latest, SetupClock(deadline, config.stop))
+            hint = _initial_hint(compiled, config, w.modes, w.latest, w.bounds, w.ref, clock)
+            clock.check()  # the validator took its share: the Result must not come late
         except OutOfTime:
-            found = None
+            hint = _Hint(None, "", False)
         wall = time.perf_counter() - started
-        if found is None or not _acceptable(compiled, w.bounds, found, w.ref):
+        if hint.schedule is None or not hint.acceptable:
             return Result("unknown", self.name, wall_time_s=wall, message="no list schedule")
-        values = _values(compiled, w.levels, found, w.ref)
+        terms = schedule_terms(compiled, *hint.schedule, w.ref)
+        values = [config.objective.value(terms, k) for k in range(len(config.objective.levels))]
         trajectory = [Progress(wall, values[0], None)]
         if config.on_progress is not None:
             config.on_progress(trajectory[0])
-        schedule = Schedule.from_arrays(compiled, *found)
-        return solution_result("feasible", self.name, schedule, values, None, wall, trajectory, "")
+        schedule = Schedule.from_arrays(compiled, *hint.schedule)
+        return solution_result(
+            "feasible", self.name, schedule, values, None, wall, trajectory, f"the {hint.origin}"
+        )
 
 
 @dataclass
 class _Windows:
-    """What the model and the list schedule share: the objective's integer levels, the bounds
-    option, the reference plan, each operation's time window and feasible modes, and why the
-    windows alone make the instance infeasible (None: they do not)."""
+    """What the model and the list schedule share: the `bounds` option, the reference plan,
+    each operation's time window and feasible modes, and why the windows alone make the
+    instance infeasible (None: they do not)."""
 
     bounds: dict[str, float]
-    units: dict[str, int]
-    levels: list[IntegerLevel]
     ref: ReferencePlan | None
     earliest: np.ndarray
     latest: np.ndarray
@@ -264,14 +265,12 @@ class _Windows:
     @classmethod
     def of(cls, c: CompiledInstance, config: SolveConfig, solver: str) -> _Windows:
         bounds = parse_bounds(config.options.get("bounds", {}), solver)
-        units = term_units(c)
         limit = math.floor(bound_limit(bounds["makespan"])) if "makespan" in bounds else None
         earliest, latest = time_windows(c, limit)
         ref = compile_reference(c, config.reference) if config.reference else None
         reason = infeasibility(c, earliest, latest)
         modes = feasible_modes(c, earliest, latest) if reason is None else []
-        levels = integer_levels(c, config.objective, units)
-        return cls(bounds, units, levels, ref, earliest, latest, modes, reason)
+        return cls(bounds, ref, earliest, latest, modes, reason)
 
 
 def _with_compiled_bound(result: Result, floor: float) -> Result:

@@ -78,9 +78,10 @@ STALL = 5.0  # the heuristic, before CP-SAT, hands over once it has gone this ma
 REL_TOL = 1e-9  # level values closer than this (relative) count as equal
 KERNELS_NOTE = "CP-SAT started while the heuristic's kernels loaded"
 LOAD_WAIT_S = 2.0  # the kernels load from Numba's cache within this (0.5-1.8 s measured); past
-# it they are compiling (minutes, the first run after an install), and where CP-SAT is no part
-# the greedy list schedule stands in meanwhile (0.6-8 s on the 20,000-operation plant)
-LIST_NOTE = "the greedy list schedule stood in while the heuristic's kernels compiled"
+# it (or PATIENCE_SHARE of the limit, if less) they are compiling (minutes, the first run after
+# an install), and where CP-SAT is no part its list schedule stands in, once (0.6-8 s on the
+# 20,000-operation plant), until they are ready
+LIST_NOTE = "the list schedule stood in while the heuristic's kernels compiled"
 BOUNDS_HELP = "dict {term: max value}: only schedules with every such term <= its bound"
 
 
@@ -211,6 +212,7 @@ class AutoSolver:
         steps: dict[str, float] = {}  # per part, the longest it took to improve the best
         gave: dict[str, bool] = {}  # per part, whether its last turn improved the best schedule
         turn = 0
+        stood_in = False  # whether the list schedule has had its turn
         while parts and not run.over() and (limit is not None or turn < len(parts)):
             part = parts[turn % len(parts)]
             turn += 1
@@ -225,14 +227,14 @@ class AutoSolver:
                 turn -= 1
                 if KERNELS_NOTE not in run.notes:
                     run.notes.append(KERNELS_NOTE)
-            elif (  # CP-SAT is no part: its list schedule while the kernels compile
+            elif (  # the other part is not CP-SAT: its list schedule while the kernels compile
                 part.name == HeuristicSolver.name
-                and LIST_NOTE not in run.notes
-                and not _loaded(run)
+                and not stood_in
+                and not _loaded(run, base)
+                and not run.over()
             ):
-                part, until = ListScheduleSolver(), ready_event()
+                part, until, stood_in = ListScheduleSolver(), ready_event(), True
                 turn -= 1
-                run.notes.append(LIST_NOTE)
             before = run.best
             turns[part.name] = turns.get(part.name, -1) + 1
             part_config = replace(
@@ -275,9 +277,12 @@ class AutoSolver:
                     continue
                 if config.log is not None:
                     config.log(f"auto: {part.name} refused the instance; going on without it")
-                parts.remove(part)
+                if part in parts:  # not the list schedule, which stands in only once
+                    parts.remove(part)
                 continue
             run.offer(result)
+            if part.name == ListScheduleSolver.name and result.schedule is not None:
+                run.notes.append(LIST_NOTE)
             if until is None:
                 gave[part.name] = run.best is not before
             gained = run.gain(began)
@@ -287,14 +292,15 @@ class AutoSolver:
                 for other in parts:  # it gave nothing: the others wait longer before its turn
                     if other is not part:
                         patience[other.name] = 2 * patience.get(other.name, base)
-            if len(parts) == 1 and run.best is before:
+            if len(parts) == 1 and run.best is before and until is None:
                 break  # the one part left has nothing more to give
         return _result(run)
 
 
-def _loaded(run: _Portfolio) -> bool:
-    """Whether the heuristic's kernels are ready within LOAD_WAIT_S (and the time limit)."""
-    until = time.perf_counter() + LOAD_WAIT_S
+def _loaded(run: _Portfolio, patience: float) -> bool:
+    """Whether the heuristic's kernels are ready within LOAD_WAIT_S or `patience` if less (and
+    the time limit)."""
+    until = time.perf_counter() + min(LOAD_WAIT_S, patience)
     return kernels_ready(
         until if run.deadline is None else min(until, run.deadline), run.config.stop
     )

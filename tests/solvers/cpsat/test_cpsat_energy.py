@@ -28,7 +28,7 @@ from scheduler.core.schedule import Schedule
 from scheduler.core.validate import validate
 from scheduler.io import load
 from scheduler.report.pareto import pareto
-from solvers.cpsat import ListScheduleSolver
+from solvers.cpsat import CpSatSolver, ListScheduleSolver
 from solvers.cpsat.energy_model import add_energy, term_units
 from solvers.cpsat.greedy import greedy_schedule
 from solvers.cpsat.hints import schedule_hints
@@ -219,12 +219,15 @@ def test_the_greedy_first_schedule_breaks_at_most_the_carbon_cap(instance: Insta
 def test_the_list_schedule_alone_is_valid_and_valued_exactly(
     instance: Instance, objective: str
 ) -> None:
-    """`auto`'s stopgap returns a schedule only when it passes the validator (the carbon cap
-    included), with the exact value of every level."""
+    """`auto`'s stand-in returns the greedy list schedule exactly when it passes the validator
+    (the carbon cap included), with the exact value of every level."""
     parsed = Objective.parse(objective)
-    result = ListScheduleSolver().solve(
-        compile_instance(instance), SolveConfig(objective=parsed, time_limit=10)
-    )
+    c = compile_instance(instance)
+    result = ListScheduleSolver().solve(c, SolveConfig(objective=parsed, time_limit=10))
+    earliest, latest = time_windows(c)
+    found = greedy_schedule(c, feasible_modes(c, earliest, latest), latest)
+    valid = found is not None and validate(instance, Schedule.from_arrays(c, *found)) == []
+    assert (result.schedule is not None) is valid
     if result.schedule is None:
         assert result.status in ("unknown", "infeasible")
         return
@@ -233,6 +236,18 @@ def test_the_list_schedule_alone_is_valid_and_valued_exactly(
     kpis = compute_kpis(instance, result.schedule)
     exact = [parsed.value(kpis, level) for level in range(len(parsed.levels))]
     assert result.objectives == pytest.approx(exact)
+
+
+def test_the_list_schedule_keeps_to_the_bounds_and_takes_a_valid_warm_start() -> None:
+    c = compile_instance(load(INSTANCES / "jssp" / "ft06.txt"))
+    greedy = ListScheduleSolver().solve(c, SolveConfig(time_limit=10))
+    assert greedy.schedule is not None and greedy.objective is not None and greedy.objective > 55
+    tight = SolveConfig(time_limit=10, options={"bounds": {"makespan": greedy.objective - 1}})
+    assert ListScheduleSolver().solve(c, tight).status == "unknown"
+    optimal = CpSatSolver().solve(c, SolveConfig(time_limit=10, workers=1))
+    warm = SolveConfig(time_limit=10, warm_start=optimal.schedule)
+    result = ListScheduleSolver().solve(c, warm)
+    assert result.objective == 55 and result.message == "the warm start"
 
 
 # -- brute force over modes and starts on tiny instances ---------------------------------------
