@@ -5,8 +5,8 @@ Policy (see DESIGN.md section 11, "The default solve"):
 - the heuristic goes first once its kernels are loaded; until then (a fraction of a second
   from Numba's cache; minutes of compiling, in the background, on the first run after an
   install) CP-SAT runs; where CP-SAT is no part (lns instead, on large instances), CP-SAT's
-  greedy list schedule stands in when the kernels are not loaded within LOAD_WAIT_S, so that
-  the first run on the 20,000-operation plant returns a schedule, not none;
+  greedy list schedule (or a valid warm start) stands in when the kernels are not loaded
+  within LOAD_WAIT_S, so that the first run on the 20,000-operation plant returns a schedule;
 - a part keeps the cores while it improves the best schedule or the best bound (CP-SAT's
   proof needs its search uninterrupted: a new turn starts it over); after `patience` seconds
   without either it hands over to the other part, warm-started from the best schedule so far;
