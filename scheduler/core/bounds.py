@@ -1,5 +1,6 @@
 """Lower bounds on every objective term, valid for any schedule of the instance, from the
-compiled arrays (and, under a power cap, a linear relaxation solved in the background): a
+compiled arrays (and, where operations choose modes or a power cap binds, a linear relaxation
+solved in the background): a
 solve that reaches the bound of every level is proven optimal, and a gap against them means
 something even when no exact solver ran."""
 
@@ -16,7 +17,7 @@ import numpy as np
 from scheduler.core.compile import CompiledInstance
 from scheduler.core.highs import new_highs
 from scheduler.core.objective import Objective
-from scheduler.core.relaxation import energy_load_lp
+from scheduler.core.relaxation import load_lp, relaxes
 from scheduler.core.terms import TERMS
 
 MAX_CENTRES = 32  # work centres tried by the work-centre bound, the most common first
@@ -58,15 +59,16 @@ def term_lower_bounds(
 
 def makespan_bound(c: CompiledInstance, wait: float | None = None, relaxation: bool = True) -> int:
     """The best of the makespan bounds: the compiled critical-path and machine-load bounds,
-    the work-centre bound with its forced setups, and under a power cap the energy bound and
-    (unless not `relaxation`: then it is not even started) the energy-load bound
-    (`cap_load_bound`, `wait` as there)."""
-    relaxed = cap_load_bound(c, wait) if relaxation else 0
+    the work-centre bound with its forced setups, under a power cap the energy bound, and
+    (unless not `relaxation`: then it is not even started) the load relaxation's
+    (`relaxation_bound`, `wait` as there)."""
+    relaxed = relaxation_bound(c, wait) if relaxation else 0
     return max(c.lower_bound, work_centre_bound(c), power_cap_bound(c), relaxed)
 
 
 class _Background:
-    """The energy-load bound of one instance, solved in a daemon thread that exit cancels."""
+    """The load relaxation's bound of one instance, solved in a daemon thread that exit
+    cancels."""
 
     def __init__(self, c: CompiledInstance) -> None:
         self.value = 0
@@ -77,7 +79,7 @@ class _Background:
 
     def _solve(self, c: CompiledInstance) -> None:
         try:
-            solved = energy_load_lp(c, highs=self.highs)
+            solved = load_lp(c, highs=self.highs)
             if solved is not None:  # the LP's T, less a margin for its tolerances, rounded up
                 self.value = math.ceil(solved[0] - RELAX_TOL * max(1.0, solved[0]))
         except Exception:  # noqa: BLE001 - an optional bound: without it the others stand
@@ -94,17 +96,17 @@ class _Background:
 
 RELAX_TOL = 1e-5  # relative margin taken off the LP's T (HiGHS's tolerances are 1e-7)
 EXIT_WAIT_S = 1.0  # how long exit waits for a cancelled LP to return
-_CAP_LOAD: weakref.WeakKeyDictionary[CompiledInstance, _Background] = weakref.WeakKeyDictionary()
+_RELAXED: weakref.WeakKeyDictionary[CompiledInstance, _Background] = weakref.WeakKeyDictionary()
 _CENTRES: weakref.WeakKeyDictionary[CompiledInstance, int] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()  # of both caches
 
 
-def cap_load_bound(c: CompiledInstance, wait: float | None = None) -> int:
-    """The energy-load relaxation's makespan bound under a power cap (`energy_load_lp`; 0
-    without a cap). Solved once per compiled instance, in a background thread started by the
-    first call (or `prefetch`), so that a solve's first schedule does not wait for it (about
-    1 s at 20,000 operations): 0 while it is not ready after `wait` seconds (None: wait for
-    it, at most `relaxation.LP_SECONDS`)."""
+def relaxation_bound(c: CompiledInstance, wait: float | None = None) -> int:
+    """The load relaxation's makespan bound (`load_lp`; 0 where it does not apply). Solved
+    once per compiled instance, in a background thread started by the first call (or
+    `prefetch`), so that a solve's first schedule does not wait for it (0.3 s at 20,000
+    operations, about 1 s under a power cap): 0 while it is not ready after `wait` seconds
+    (None: wait for it, at most `relaxation.LP_SECONDS`)."""
     job = _job(c)
     if job is None:
         return 0
@@ -112,18 +114,19 @@ def cap_load_bound(c: CompiledInstance, wait: float | None = None) -> int:
 
 
 def prefetch(c: CompiledInstance) -> None:
-    """Start solving `cap_load_bound` in the background unless it is started."""
+    """Start solving `relaxation_bound` in the background unless it is started."""
     _job(c)
 
 
 def _job(c: CompiledInstance) -> _Background | None:
-    """The background solve of `c`'s relaxation, started if need be (None: no cap)."""
-    if c.power_cap_start.size == 0 or c.n_ops == 0:
+    """The background solve of `c`'s relaxation, started if need be (None: it does not
+    apply)."""
+    if not relaxes(c):
         return None
     with _LOCK:
-        job = _CAP_LOAD.get(c)
+        job = _RELAXED.get(c)
         if job is None:
-            job = _CAP_LOAD[c] = _Background(c)
+            job = _RELAXED[c] = _Background(c)
     return job
 
 
@@ -131,7 +134,7 @@ def _job(c: CompiledInstance) -> _Background | None:
 def _cancel_at_exit() -> None:
     """Cancel the LPs still running: the interpreter must not end under a HiGHS thread."""
     with _LOCK:
-        jobs = list(_CAP_LOAD.values())
+        jobs = list(_RELAXED.values())
     for job in jobs:
         job.cancel()
 
@@ -242,7 +245,7 @@ def _heads_bodies_tails(head: np.ndarray, body: np.ndarray, tail: np.ndarray, k:
 
 
 def wait_until(deadline: float | None, stopped: bool = False) -> float | None:
-    """How long a returning solve may wait for `cap_load_bound`: the seconds from now to
+    """How long a returning solve may wait for `relaxation_bound`: the seconds from now to
     `deadline` (a `time.perf_counter` reading), at least 0; None (as long as it takes)
     without one; 0 once `stopped` (asked to stop, or at a bound already)."""
     if stopped:

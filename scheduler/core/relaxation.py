@@ -1,9 +1,11 @@
-"""The energy-load relaxation of a power-capped instance: each operation's modes taken in
-fractions so that every machine's load and the plant's energy fit in the least makespan T, a
-linear program solved by HiGHS. Under a cap the makespan is bound both by the energy drawn and
-by the machines' loads, and the modes that draw least energy crowd the lean machines: its T
-counts the trade-off, which the energy bound and the load bounds alone do not, and its mode
-shares guide the heuristic's mode choice (`solvers.heuristics.regroup`)."""
+"""The load relaxation of an instance: each operation's modes taken in fractions so that every
+machine's load (and, under a power cap, the plant's energy) fits in the least makespan T, a
+linear program solved by HiGHS. Its T counts what the other makespan bounds miss: which
+machines an operation may use and how fast each runs it (on the 2,000-job setup plants it is
+3.8 % above the work-centre bound), and under a cap the trade-off between the two limits, as
+the modes that draw least energy crowd the lean machines. Its mode shares guide the
+heuristic's mode choice under a cap (`solvers.heuristics.regroup`).
+"""
 
 from __future__ import annotations
 
@@ -21,7 +23,13 @@ if TYPE_CHECKING:
 LP_SECONDS = 10.0  # HiGHS's limit, past which the relaxation gives nothing (1 s at 40,000 modes)
 
 
-def energy_load_lp(
+def relaxes(c: CompiledInstance) -> bool:
+    """Whether the relaxation can say more than the compiled bounds: some operation has a
+    choice of modes, or a power cap binds the energy."""
+    return c.n_ops > 0 and (c.n_modes > c.n_ops or c.power_cap_start.size > 0)
+
+
+def load_lp(
     c: CompiledInstance,
     load_share: float = 1.0,
     time_limit: float = LP_SECONDS,
@@ -29,15 +37,16 @@ def energy_load_lp(
 ) -> tuple[float, np.ndarray] | None:
     """(T, x): the least T with, for some mode shares x (summing to 1 per operation), every
     machine's load within `load_share` x T once its idle head and tail are counted (the least
-    head and tail of the operations that may use it), and the energy (kW x ticks) within the
-    highest cap x T. `load_share` 1 gives a makespan lower bound; below 1 it leaves the machines
-    room for the timing the cap forces (a mode choice, not a bound). None without a cap, or
-    when HiGHS ends without an optimum. `highs`: the (fresh) HiGHS to solve it with."""
-    if c.power_cap_start.size == 0 or c.n_ops == 0:
+    head and tail of the operations that may use it), and, under a power cap, the energy (kW x
+    ticks) within the highest cap x T. `load_share` 1 gives a makespan lower bound; below 1 it
+    leaves the machines room for the timing the cap forces (a mode choice, not a bound). None
+    when it does not apply (`relaxes`) or HiGHS ends without an optimum. `highs`: the (fresh)
+    HiGHS to solve it with."""
+    if not relaxes(c):
         return None
     import highspy
 
-    cap = float(c.power_cap_value.max())
+    capped = c.power_cap_start.size > 0
     n, m_count, k_count = c.n_ops, c.n_machines, c.n_modes
     duration = c.mode_duration.astype(np.float64)
     idle = np.full(m_count, np.inf)  # per machine: least head + least tail after its ops
@@ -46,26 +55,31 @@ def energy_load_lp(
     np.minimum.at(after, c.mode_machine, (c.tail - c.min_duration)[c.mode_op].astype(np.float64))
     idle = np.where(np.isfinite(idle), idle, 0.0) + np.where(np.isfinite(after), after, 0.0)
     # columns: the mode shares x_k, then T; rows: one per op (= 1), per machine, the energy
-    rows = np.concatenate(
-        [c.mode_op, n + c.mode_machine, np.full(k_count, n + m_count), n + np.arange(m_count + 1)]
-    )
-    cols = np.concatenate([np.tile(np.arange(k_count), 3), np.full(m_count + 1, k_count)])
-    values = np.concatenate(
-        [np.ones(k_count), duration, c.mode_power * duration, np.full(m_count, -load_share), [-cap]]
-    )
-    order = np.lexsort((rows, cols))
+    n_rows = n + m_count + int(capped)
+    rows = [c.mode_op, n + c.mode_machine, n + np.arange(m_count)]
+    cols = [np.arange(k_count), np.arange(k_count), np.full(m_count, k_count)]
+    values = [np.ones(k_count), duration, np.full(m_count, -load_share)]
+    upper = [np.ones(n), -idle]
+    if capped:
+        cap = float(c.power_cap_value.max())
+        rows += [np.full(k_count + 1, n + m_count)]
+        cols += [np.append(np.arange(k_count), k_count)]
+        values += [np.append(c.mode_power * duration, -cap)]
+        upper += [np.zeros(1)]
+    row, col, value = np.concatenate(rows), np.concatenate(cols), np.concatenate(values)
+    order = np.lexsort((row, col))
     lp = highspy.HighsLp()
     lp.num_col_ = k_count + 1
-    lp.num_row_ = n + m_count + 1
+    lp.num_row_ = n_rows
     lp.col_cost_ = np.append(np.zeros(k_count), 1.0)
     lp.col_lower_ = np.zeros(k_count + 1)
     lp.col_upper_ = np.append(np.ones(k_count), highspy.kHighsInf)
-    lp.row_lower_ = np.concatenate([np.ones(n), np.full(m_count + 1, -highspy.kHighsInf)])
-    lp.row_upper_ = np.concatenate([np.ones(n), -idle, [0.0]])
+    lp.row_lower_ = np.concatenate([np.ones(n), np.full(n_rows - n, -highspy.kHighsInf)])
+    lp.row_upper_ = np.concatenate(upper)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.searchsorted(cols[order], np.arange(k_count + 2))
-    lp.a_matrix_.index_ = rows[order]
-    lp.a_matrix_.value_ = values[order]
+    lp.a_matrix_.start_ = np.searchsorted(col[order], np.arange(k_count + 2))
+    lp.a_matrix_.index_ = row[order]
+    lp.a_matrix_.value_ = value[order]
     h = new_highs() if highs is None else highs
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", max(0.01, float(time_limit)))

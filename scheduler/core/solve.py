@@ -18,6 +18,7 @@ from scheduler.core.objective import Objective
 from scheduler.core.presolve import infeasibility
 from scheduler.core.protocol import SolveConfig, check_supported
 from scheduler.core.registry import available_solvers, get_solver
+from scheduler.core.relaxation import relaxes
 from scheduler.core.result import Progress, Result
 from scheduler.core.schedule import Schedule
 from scheduler.core.validate import validate
@@ -74,7 +75,7 @@ def solve(
     )
     engine = get_solver(solver)
     check_supported(engine, compiled, config)
-    if compiled.power_cap_start.size > 0:  # the cap's relaxation runs HiGHS in a solver thread
+    if relaxes(compiled):  # the load relaxation runs HiGHS in a solver thread
         silence_banner()
     reason = infeasibility(compiled)
     if reason is not None:  # proven before any search: no time limit can change it

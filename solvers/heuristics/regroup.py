@@ -8,8 +8,8 @@ Under a power cap the makespan is bound both by the energy drawn and by the mach
 so the decodes fix modes that trade one for the other: first a quick greedy assignment
 (`balanced_modes`: every op in its least-energy mode, then ops moved off machines loaded past
 a target to the alternative that costs least extra energy per tick relieved), then the modes
-of the energy-load relaxation (`scheduler.core.relaxation`, a linear program), which are
-better but take about 1 s to solve on 20,000 operations."""
+of the load relaxation with its energy row (`scheduler.core.relaxation`, a linear program),
+which are better but take about 1 s to solve on 20,000 operations."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from scheduler.core.compile import CompiledInstance
 from scheduler.core.objective import Objective
-from scheduler.core.relaxation import LP_SECONDS, energy_load_lp
+from scheduler.core.relaxation import LP_SECONDS, load_lp
 from solvers.heuristics.batching import batch_decode
 from solvers.heuristics.problem import NO_DEADLINE, Problem, Workspace
 
@@ -106,11 +106,11 @@ class ModeSets:
 
 
 def relaxation_modes(c: CompiledInstance, load_share: float, deadline: float) -> np.ndarray | None:
-    """Per operation, its global mode with the largest share in the energy-load relaxation
+    """Per operation, its global mode with the largest share in the load relaxation
     at `load_share` (None when the LP gives none within `deadline`, a perf_counter reading or
     NO_DEADLINE)."""
     left = LP_SECONDS if deadline == NO_DEADLINE else deadline - time.perf_counter()
-    solved = energy_load_lp(c, load_share, min(LP_SECONDS, left)) if left > 0 else None
+    solved = load_lp(c, load_share, min(LP_SECONDS, left)) if left > 0 else None
     if solved is None:
         return None
     order = np.lexsort((-solved[1], c.mode_op))  # by op, then by share, largest first

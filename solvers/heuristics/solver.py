@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from scheduler.core.bounds import cap_load_bound, level_bounds, prefetch, wait_until
+from scheduler.core.bounds import level_bounds, prefetch, relaxation_bound, wait_until
 from scheduler.core.compile import CompiledInstance, compile_reference
 from scheduler.core.objective import Objective
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
@@ -626,7 +626,7 @@ def _result(run: _Run, first_call: float, moves: int, workers: int) -> Result:
     """The Result of a finished run: a schedule only if it meets every hard limit."""
     wait = wait_until(run.deadline, run.at_bound or run.config.stop.is_set())
     feasible = run.best is not None and run.best.viol == 0  # (else no relaxation was started)
-    if feasible and cap_load_bound(run.compiled, wait) > 0:  # the relaxation's bound is in
+    if feasible and relaxation_bound(run.compiled, wait) > 0:  # the relaxation's bound is in
         run.level_bounds = level_bounds(run.compiled, run.config.objective, 0.0)
     run.bound = run.level_bounds[0]
     wall = time.perf_counter() - run.started

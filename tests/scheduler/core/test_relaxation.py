@@ -1,7 +1,7 @@
-"""The energy-load relaxation under a power cap: its makespan bound holds for every valid
-schedule (constant caps and profiles, zero-duration modes), beats the energy and load bounds
-where the lean modes crowd one machine, and reaches the solvers' Results; HiGHS's banner stays
-off standard output."""
+"""The load relaxation: its makespan bound holds for every valid schedule (with and without a
+power cap, constant caps and profiles, zero-duration modes), beats the work-centre bound where
+machines differ in speed and the energy and load bounds where the lean modes crowd one machine,
+and reaches the solvers' Results; HiGHS's banner stays off standard output."""
 
 from __future__ import annotations
 
@@ -16,11 +16,16 @@ from hypothesis import strategies as st
 from paths import INSTANCES
 from strategies import instances, zero_some_modes
 
-from scheduler.core.bounds import cap_load_bound, makespan_bound, power_cap_bound
+from scheduler.core.bounds import (
+    makespan_bound,
+    power_cap_bound,
+    relaxation_bound,
+    work_centre_bound,
+)
 from scheduler.core.compile import compile_instance
 from scheduler.core.kpi import compute_kpis
 from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile
-from scheduler.core.relaxation import energy_load_lp
+from scheduler.core.relaxation import load_lp
 from scheduler.core.solve import solve
 from scheduler.core.validate import validate
 from scheduler.io import load
@@ -45,7 +50,7 @@ def _lean_or_fast(cap: float | Profile) -> Instance:
 def test_the_relaxation_counts_both_energy_and_load() -> None:
     c = compile_instance(_lean_or_fast(4.0))
     assert power_cap_bound(c) == 5 and c.lower_bound <= 7
-    assert cap_load_bound(c) == 8 and makespan_bound(c) == 8
+    assert relaxation_bound(c) == 8 and makespan_bound(c) == 8
     for solver in ("heuristic", "cpsat", "lns", "auto"):
         result = solve(c, solver=solver, time_limit=1, workers=1)
         assert result.objective == 10 and result.bound is not None and result.bound >= 8, solver
@@ -53,34 +58,62 @@ def test_the_relaxation_counts_both_energy_and_load() -> None:
 
 def test_a_profile_is_relaxed_to_its_highest_step() -> None:
     c = compile_instance(_lean_or_fast(Profile(((0, 4.0), (100, 1.0)))))
-    assert cap_load_bound(c) == 8
+    assert relaxation_bound(c) == 8
 
 
-def test_no_cap_no_relaxation() -> None:
+def test_without_a_cap_the_loads_alone() -> None:
+    """No cap: y = 4/3 ops on B balances 20 - 10y = 5y, T = 6.67, rounded up."""
     c = compile_instance(dataclasses.replace(_lean_or_fast(4.0), energy=Energy()))
-    assert energy_load_lp(c) is None and cap_load_bound(c) == 0
+    assert relaxation_bound(c) == 7
+
+
+def test_no_choice_no_cap_no_relaxation() -> None:
+    jobs = (Job("J0", (Operation("O0", (Mode("A", 10),)),)),)
+    c = compile_instance(Instance(machines=(Machine("A"),), jobs=jobs))
+    assert load_lp(c) is None and relaxation_bound(c) == 0
+
+
+def test_the_relaxation_counts_machine_speeds() -> None:
+    """Two ops, 10 ticks on A or 20 on the slower B: the work-centre bound spreads their
+    least work over both machines (10); the loads need 20 - 10y = 20y for y ops on B, so
+    T = 13.33 (the optimum is 20)."""
+    jobs = tuple(
+        Job(f"J{j}", (Operation(f"O{j}", (Mode("A", 10), Mode("B", 20))),)) for j in range(2)
+    )
+    c = compile_instance(Instance(machines=(Machine("A"), Machine("B")), jobs=jobs))
+    assert work_centre_bound(c) == 10 and relaxation_bound(c) == 14 and makespan_bound(c) == 14
+    heuristic = solve(c, solver="heuristic", time_limit=1, workers=1)
+    assert heuristic.objective == 20 and heuristic.bound == 14
+    for solver in ("cpsat", "auto"):  # (they may prove 20)
+        result = solve(c, solver=solver, time_limit=1, workers=1)
+        assert result.objective == 20 and result.bound is not None and result.bound >= 14, solver
 
 
 def test_the_bound_is_solved_once_and_then_ready_without_waiting() -> None:
     c = compile_instance(_lean_or_fast(4.0))
-    assert cap_load_bound(c, wait=None) == 8
-    assert cap_load_bound(c, wait=0.0) == 8
+    assert relaxation_bound(c, wait=None) == 8
+    assert relaxation_bound(c, wait=0.0) == 8
 
 
-def _capped(inst: Instance, profile: bool) -> Instance:
-    """`inst` with a power cap: 8 kW constant, or stepping 6 / 12 / 8 kW every 7 ticks."""
+def _capped(inst: Instance, profile: bool | None) -> Instance:
+    """`inst` with a power cap: 8 kW constant, or stepping 6 / 12 / 8 kW every 7 ticks
+    (`profile`), or none (None)."""
+    if profile is None:
+        return dataclasses.replace(inst, energy=dataclasses.replace(inst.energy, power_cap_kw=None))
     cap: float | Profile = Profile(((0, 6.0), (7, 12.0), (14, 8.0)), 21) if profile else 8.0
     return dataclasses.replace(inst, energy=dataclasses.replace(inst.energy, power_cap_kw=cap))
 
 
 @SETTINGS
-@given(instances(energy=True, resources=False), st.booleans(), st.booleans())
-def test_no_schedule_beats_the_relaxation(inst: Instance, profile: bool, zeros: bool) -> None:
+@given(instances(energy=True, resources=False), st.sampled_from([None, False, True]), st.booleans())
+def test_no_schedule_beats_the_relaxation(
+    inst: Instance, profile: bool | None, zeros: bool
+) -> None:
     if zeros:  # zero-duration modes too
         inst = zero_some_modes(inst, iter([True, False] * 100).__next__)
     inst = _capped(inst, profile)
     c = compile_instance(inst)
-    bound = cap_load_bound(c)
+    bound = relaxation_bound(c)
     for solver, limit in (("heuristic", None), ("cpsat", 2.0)):  # the heuristic: 200 moves
         options = {"iterations": 200} if limit is None else {}
         result = solve(c, solver=solver, time_limit=limit, workers=1, warm_start=False, **options)
@@ -110,10 +143,10 @@ def test_exit_with_the_relaxation_still_solving_is_clean() -> None:
     code = (
         f"import sys; sys.path.append({tests!r})\n"  # (appended: tests/scheduler is a package)
         "from paths import plant_generator\n"
-        "from scheduler.core.bounds import cap_load_bound\n"
+        "from scheduler.core.bounds import relaxation_bound\n"
         "from scheduler.core.compile import compile_instance\n"
         "plant = plant_generator().generate_plant(1, power_cap=True)\n"
-        "assert cap_load_bound(compile_instance(plant), wait=0.0) == 0\n"
+        "assert relaxation_bound(compile_instance(plant), wait=0.0) == 0\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stderr == "", out.stderr[-500:]
@@ -124,7 +157,7 @@ def test_the_lp_leaves_the_callers_highs_threads_alone() -> None:
     count: the relaxation solves in a thread of its own, so a MILP solved afterwards in the
     caller's thread with one worker is still proven (it came back 'feasible' in CI)."""
     c = compile_instance(_lean_or_fast(4.0))
-    assert energy_load_lp(c) is not None
+    assert load_lp(c) is not None
     ft06 = load(INSTANCES / "jssp" / "ft06.txt")
     result = solve(ft06, "milp", time_limit=20, workers=1, warm_start=False, backend="appsi_highs")
     assert result.status == "optimal" and result.objective == 55
