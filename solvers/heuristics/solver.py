@@ -115,6 +115,7 @@ class _Run:
         self.deadline = None if config.time_limit is None else self.started + config.time_limit
         self.best: _Best | None = None
         self.at_bound = False  # the best schedule meets the lower bound: proven optimal
+        self.relaxed = False  # the relaxation's bound is counted in level_bounds
         self.trajectory: list[Progress] = []
         self.resume: dict[int, TabuState] = {}  # tabu searches to go on with, by worker
         self.tabu: dict[int, TabuState] = {}  # the tabu searches this run, by worker
@@ -130,12 +131,28 @@ class _Run:
 
     def finished(self) -> bool:
         """Past the time limit, asked to stop, or holding a schedule at the lower bound
-        (nothing to gain)."""
+        (nothing to gain; the relaxation's bound counts as soon as it is in)."""
+        if not self.at_bound:
+            self.count_relaxation(0.0)
         return (
             self.at_bound
             or self.config.stop.is_set()
             or (self.deadline is not None and time.perf_counter() >= self.deadline)
         )
+
+    def count_relaxation(self, wait: float | None) -> None:
+        """Once a feasible schedule has started the relaxation (see offer) and its bound is in
+        within `wait` seconds (None: as long as it takes), count it in the level bounds."""
+        best = self.best
+        if self.relaxed or best is None or best.viol != 0:
+            return
+        if relaxation_bound(self.compiled, wait) > 0:
+            with self.lock:
+                self.level_bounds = level_bounds(self.compiled, self.config.objective, 0.0)
+                self.bound = self.level_bounds[0]
+                self.relaxed = True
+                if self.best is not None and self.best.viol == 0:
+                    self.at_bound = _proven(self.level_bounds, self.best.vals)
 
     def done(self, st: SearchState, budget: int | None) -> float:
         """Share of the search done, by moves against the budget or by the clock."""
@@ -624,11 +641,7 @@ class HeuristicSolver:
 
 def _result(run: _Run, first_call: float, moves: int, workers: int) -> Result:
     """The Result of a finished run: a schedule only if it meets every hard limit."""
-    wait = wait_until(run.deadline, run.at_bound or run.config.stop.is_set())
-    feasible = run.best is not None and run.best.viol == 0  # (else no relaxation was started)
-    if feasible and relaxation_bound(run.compiled, wait) > 0:  # the relaxation's bound is in
-        run.level_bounds = level_bounds(run.compiled, run.config.objective, 0.0)
-    run.bound = run.level_bounds[0]
+    run.count_relaxation(wait_until(run.deadline, run.at_bound or run.config.stop.is_set()))
     wall = time.perf_counter() - run.started
     note = f"numba first call {first_call:.2f} s; {moves} local-search moves in {workers} run(s)"
     best = run.best

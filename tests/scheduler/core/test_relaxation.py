@@ -95,6 +95,20 @@ def test_the_bound_is_solved_once_and_then_ready_without_waiting() -> None:
     assert relaxation_bound(c, wait=0.0) == 8
 
 
+def test_the_heuristic_stops_once_the_relaxation_proves_its_schedule() -> None:
+    """Three ops, 10 ticks on A or 20 on B: the loads need 10 (3 - y) = 20y, T = 20, which
+    two ops on A and one on B reach; the other bounds say 15. The heuristic stops as soon as
+    the relaxation's bound is in, long before its time limit."""
+    jobs = tuple(
+        Job(f"J{j}", (Operation(f"O{j}", (Mode("A", 10), Mode("B", 20))),)) for j in range(3)
+    )
+    c = compile_instance(Instance(machines=(Machine("A"), Machine("B")), jobs=jobs))
+    assert max(c.lower_bound, work_centre_bound(c)) < 20 == relaxation_bound(c)
+    result = solve(c, solver="heuristic", time_limit=30, workers=1)
+    assert result.status == "optimal" and result.objective == result.bound == 20
+    assert result.wall_time_s < 15
+
+
 def _capped(inst: Instance, profile: bool | None) -> Instance:
     """`inst` with a power cap: 8 kW constant, or stepping 6 / 12 / 8 kW every 7 ticks
     (`profile`), or none (None)."""
