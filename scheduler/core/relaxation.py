@@ -2,10 +2,9 @@
 machine's load (and, under a power cap, the plant's energy) fits in the least makespan T, a
 linear program solved by HiGHS. Its T counts what the other makespan bounds miss: which
 machines an operation may use and how fast each runs it (on the 2,000-job setup plants it is
-3.8 % above the work-centre bound), and under a cap the trade-off between the two limits, as
-the modes that draw least energy crowd the lean machines. Its mode shares guide the
-heuristic's mode choice under a cap (`solvers.heuristics.regroup`).
-"""
+1.2-3.8 % above the work-centre bound), and under a cap the trade-off between the two limits,
+as the modes that draw least energy crowd the lean machines. Its mode shares guide the
+heuristic's mode choice under a cap (`solvers.heuristics.regroup`)."""
 
 from __future__ import annotations
 
