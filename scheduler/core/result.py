@@ -110,3 +110,13 @@ def solution_result(
         objectives=values,
         message=message,
     )
+
+
+def with_bound_floor(result: Result, floor: float) -> Result:
+    """`result` with its bound raised to `floor` (a lower bound of its first level from
+    `scheduler.core.bounds`) where that is better than the solver's own, but not past its
+    objective: the best bound known is the one reported."""
+    if result.status != "infeasible" and (result.bound is None or result.bound < floor):
+        objective = result.objective
+        result.bound = floor if objective is None else min(floor, objective)
+    return result

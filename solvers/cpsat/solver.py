@@ -16,7 +16,7 @@ from scheduler.core.bounds import level_bounds, prefetch, wait_until
 from scheduler.core.compile import CompiledInstance, ReferencePlan, compile_reference
 from scheduler.core.objective import parse_bounds
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
-from scheduler.core.result import Progress, Result, Status, solution_result
+from scheduler.core.result import Progress, Result, Status, solution_result, with_bound_floor
 from scheduler.core.schedule import Schedule
 from scheduler.core.terms import TERMS
 from scheduler.core.validate import validate
@@ -167,7 +167,7 @@ class CpSatSolver:
         deadline = None if config.time_limit is None else started + config.time_limit
         wait = wait_until(deadline, config.stop.is_set() or result.status != "feasible")
         floor = level_bounds(compiled, config.objective, wait)[0]
-        return _with_compiled_bound(result, floor)
+        return with_bound_floor(result, floor)
 
     def _result(
         self,
@@ -271,15 +271,6 @@ class _Windows:
         reason = infeasibility(c, earliest, latest)
         modes = feasible_modes(c, earliest, latest) if reason is None else []
         return cls(bounds, ref, earliest, latest, modes, reason)
-
-
-def _with_compiled_bound(result: Result, floor: float) -> Result:
-    """The Result with its bound raised to the compiled lower bound of level 0 where that is
-    better than CP-SAT's (the best bound known is the one reported)."""
-    if result.status != "infeasible" and (result.bound is None or result.bound < floor):
-        objective = result.objective
-        result.bound = floor if objective is None else min(floor, objective)
-    return result
 
 
 @dataclass

@@ -2,7 +2,7 @@
 every feature each formulation models, its schedules pass the validator and, where cpsat and
 milp both prove optimality, the objective levels are equal (two independent exact models
 agreeing); what a formulation cannot model is refused; the MIP start, the bounds option, a
-stop request and a generic Pyomo backend work."""
+stop request and a generic Pyomo backend work; a run out of time reports the compiled bounds."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 from paths import INSTANCES, ROOT
 from strategies import instances
 
+from scheduler.core.bounds import makespan_bound
+from scheduler.core.compile import compile_instance
 from scheduler.core.errors import UnsupportedFeatureError
 from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
 from scheduler.core.result import Result
@@ -214,3 +216,15 @@ def test_ctrl_c_on_the_command_line_ends_with_the_incumbent(tmp_path: Path) -> N
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=20) == 0
     assert out.exists()
+
+
+def test_a_run_out_of_time_reports_the_compiled_bound() -> None:
+    """No time to solve the model: the MIP start comes back, with the work-centre bound (three
+    ops, 10 ticks on A or 20 on B: 15) rather than none."""
+    jobs = tuple(
+        Job(f"J{j}", (Operation(f"O{j}", (Mode("A", 10), Mode("B", 20))),)) for j in range(3)
+    )
+    c = compile_instance(Instance(machines=(Machine("A"), Machine("B")), jobs=jobs))
+    result = solve(c, "milp", time_limit=0.001, workers=1, warm_start=False)
+    assert result.schedule is not None and result.status == "feasible"
+    assert result.bound is not None and result.bound >= makespan_bound(c, relaxation=False) == 15
