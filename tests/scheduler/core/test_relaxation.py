@@ -95,6 +95,27 @@ def test_the_bound_is_solved_once_and_then_ready_without_waiting() -> None:
     assert relaxation_bound(c, wait=0.0) == 8
 
 
+def test_the_relaxation_counts_the_changeovers_each_machine_is_forced_into() -> None:
+    """Three ops only on A and three only on B, of families F1-F3 (10 ticks, changeovers of
+    5), and one F1 op on either: each machine takes two changeovers, so the loads need
+    40 + 10y = 40 + 10 (1 - y), T = 45. The work-centre bound sees one machine's own ops
+    (30 + 2 x 5 = 40); the optimum is 50."""
+    families = ("F1", "F2", "F3")
+    jobs = [
+        Job(f"{m}{f}", (Operation(f"{m}{f}-0", (Mode(m, 10),), family=f),))
+        for m in "AB"
+        for f in families
+    ]
+    jobs.append(Job("X", (Operation("X-0", (Mode("A", 10), Mode("B", 10)), family="F1"),)))
+    setups = {m: {a: {b: 0 if a == b else 5 for b in families} for a in families} for m in "AB"}
+    inst = Instance(machines=(Machine("A"), Machine("B")), jobs=tuple(jobs), setup_times=setups)
+    c = compile_instance(inst)
+    assert work_centre_bound(c) == 40 and relaxation_bound(c) == 45
+    result = solve(c, solver="cpsat", time_limit=5, workers=1)
+    assert result.status == "optimal" and result.objective == 50 and result.schedule is not None
+    assert validate(inst, result.schedule) == []
+
+
 def test_the_heuristic_stops_once_the_relaxation_proves_its_schedule() -> None:
     """Three ops, 10 ticks on A or 20 on B: the loads need 10 (3 - y) = 20y, T = 20, which
     two ops on A and one on B reach; the other bounds say 15. The heuristic stops as soon as
