@@ -4,8 +4,8 @@ linear program solved by HiGHS. Its T counts what the other makespan bounds miss
 machines an operation may use and how fast each runs it, and the changeovers each machine's
 own families force (on the 2,000-job setup plants it is 1.4-4.0 % above the work-centre
 bound), and under a cap the trade-off between the two limits, as the modes that draw least
-energy crowd the lean machines. Its mode shares guide the
-heuristic's mode choice under a cap (`solvers.heuristics.regroup`)."""
+energy crowd the lean machines. Its mode shares guide the heuristic's mode choice under a cap
+(`solvers.heuristics.regroup`)."""
 
 from __future__ import annotations
 
