@@ -1,7 +1,8 @@
 """Lower bounds on every objective term, valid for any schedule of the instance, from the
-compiled arrays (and, where operations choose modes or a power cap binds, a linear relaxation
-solved in the background): a solve that reaches the bound of every level is proven optimal,
-and a gap against them means something even when no exact solver ran."""
+compiled arrays (and, where operations choose modes, changeovers take time or a power cap
+binds, a linear relaxation solved in the background): a solve that reaches the bound of every
+level is proven optimal, and a gap against them means something even when no exact solver
+ran."""
 
 from __future__ import annotations
 

@@ -33,10 +33,9 @@ def forced_setups(c: CompiledInstance) -> np.ndarray:
     """Per machine, the least changeover time its families force: the operations that can
     run nowhere else bring their families to it, and every family after its first costs at
     least the least changeover between two different families there (0 without setups)."""
-    forced = np.zeros(c.n_machines)
-    n_families = c.setup.shape[1] if c.setup.ndim == 3 else 0
+    n_families = c.setup.shape[1]  # (compiled as [machines, families, families], always)
     if not c.has_setups or n_families < 2:
-        return forced
+        return np.zeros(c.n_machines)
     only = np.flatnonzero(np.diff(c.mode_ptr) == 1)  # ops with a single mode
     mode = c.mode_ptr[only]
     keep = (c.mode_duration[mode] > 0) & (c.op_family[only] >= 0)
