@@ -2,9 +2,11 @@
 jobs x 10 operations on 50 machines with alternatives and setups) solved by each solver in a
 fresh process; reports the time to the first valid schedule, the objective after the time limit
 (60 s by default) and the peak memory, next to the full benchmark CSV/Markdown of the runner.
+The scale table also gives each run's gap to the yardstick of issue 14: the plain energy bound
+under a power cap (the least energy drawn at the cap), else the work-centre bound.
 
-    python benchmarks/scale.py --out benchmarks/results/scale/plant.csv [--seeds 1] [--power-cap]
-        [--no-setups]
+    python benchmarks/scale.py --out benchmarks/results/scale/plant.csv [--seeds 1]
+        [--first-seed 1] [--power-cap] [--no-setups]
     python benchmarks/scale.py --move-table 2000,5000,20000 [--power-cap] [--no-setups]
 
 `--move-table` instead times, per plant size (operations), the first schedule (the setup-aware
@@ -28,26 +30,45 @@ from generate_plant import generate_plant  # a sibling script: run as python ben
 from scheduler.bench.runner import run_bench
 from scheduler.bench.settings import BenchSettings, parse_solvers
 from scheduler.bench.suites import BenchInstance
+from scheduler.core.bounds import power_cap_bound, work_centre_bound
+from scheduler.core.compile import compile_instance
+from scheduler.core.model import Instance
 from scheduler.io import write_json
 from scheduler.io.atomic import atomic_write
 
 
-def scale_table(frame: pd.DataFrame, time_limit: float) -> str:
+def scale_table(
+    frame: pd.DataFrame, time_limit: float, yardsticks: dict[str, tuple[str, int]]
+) -> str:
     """Markdown: per instance and solver, size, status, time to first schedule, objective at the
-    time limit, best bound, peak memory."""
+    time limit, best bound, the instance's yardstick (`yardstick`) and the gap to it, peak
+    memory."""
     lines = [
         f"| instance | jobs | operations | machines | solver | status | time to first "
-        f"schedule s | objective at {time_limit:g} s | bound | peak memory MB | load s |",
-        "|" + "---|" * 11,
+        f"schedule s | objective at {time_limit:g} s | bound | yardstick | gap to it % "
+        "| peak memory MB | load s |",
+        "|" + "---|" * 13,
     ]
     for r in frame.to_dict("records"):
+        kind, value = yardsticks.get(r["instance"], ("–", 0))
+        gap = 100 * (r["objective_value"] - value) / value if value > 0 else float("nan")
         cells = [r["instance"], r["n_jobs"], r["n_operations"], r["n_machines"], r["solver"]]
         cells += [r["status"], _fmt(r["time_to_first_s"]), _fmt(r["objective_value"], 0)]
-        cells += [_fmt(r["bound"], 0), _fmt(r["peak_rss_mb"], 0), _fmt(r["load_s"])]
+        cells += [_fmt(r["bound"], 0), f"{value} ({kind})", _fmt(gap, 1)]
+        cells += [_fmt(r["peak_rss_mb"], 0), _fmt(r["load_s"])]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     refused = [r for r in frame.to_dict("records") if r["status"] in ("unsupported", "error")]
     lines += [""] + [f"- {r['instance']} {r['solver']}: {r['message']}" for r in refused]
     return "\n".join(lines) + "\n"
+
+
+def yardstick(plant: Instance) -> tuple[str, int]:
+    """The bound issue 14 measures a plant's makespan against: the plain energy bound under a
+    power cap, else the work-centre bound (`scheduler.core.bounds`)."""
+    c = compile_instance(plant)
+    if c.power_cap_start.size:
+        return "energy", power_cap_bound(c)
+    return "work centre", work_centre_bound(c)
 
 
 def move_table(sizes: list[int], ops: int, machines: int, cap: bool, setups: bool) -> str:
@@ -118,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--solvers", default="heuristic,cpsat,cpsat+warm")
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--workers", type=int, help="CP-SAT workers per run (default: cores)")
-    parser.add_argument("--seeds", type=int, default=1, help="plant instances, seeds 1..K")
+    parser.add_argument("--seeds", type=int, default=1, help="plant instances, K seeds")
+    parser.add_argument("--first-seed", type=int, default=1, help="the first of the seeds")
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--ops", type=int, default=10)
     parser.add_argument("--machines", type=int, default=50)
@@ -145,16 +167,17 @@ def main(argv: list[str] | None = None) -> int:
         extra_meta={"generator": vars(args) | {"out": str(args.out)}},
     )
     with tempfile.TemporaryDirectory(prefix="plants-") as folder:
-        instances = []
-        for seed in range(1, args.seeds + 1):
+        instances, yardsticks = [], {}
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             plant = generate_plant(
                 seed, args.jobs, args.ops, args.machines, 3, args.power_cap, not args.no_setups
             )
             path = Path(folder) / f"{plant.name}.json"
             write_json(plant, path)
+            yardsticks[plant.name] = yardstick(plant)
             instances.append(BenchInstance("plant", plant.name, "plant", str(path), None))
         frame = run_bench(instances, settings, args.out, log=print)
-    table = scale_table(frame, args.time_limit)
+    table = scale_table(frame, args.time_limit, yardsticks)
     atomic_write(args.out.with_name(args.out.stem + "-scale.md"), table)
     print(table)
     return 0

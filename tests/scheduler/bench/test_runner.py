@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from paths import plant_generator
+from paths import ROOT as REPO
+from paths import benchmark_script, plant_generator
 
 from scheduler.bench.metrics import Point, measure, objective_at, relative_to
 from scheduler.bench.suites import (
@@ -252,3 +253,32 @@ def test_plant_generator_is_seeded_and_shaped_as_asked(tmp_path: Path) -> None:
         ["--seed", "3", "--jobs", "10", "--ops", "2", "--machines", "10", "--out", str(out)]
     )
     assert len(load(out).jobs) == 10
+
+
+def test_the_scale_table_gives_the_gap_to_the_plants_yardstick(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scheduler.core.bounds import power_cap_bound, work_centre_bound
+    from scheduler.core.compile import compile_instance
+
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))  # scale.py imports its sibling
+    scale = benchmark_script("scale")
+    generate = plant_generator().generate_plant
+    capped = generate(5, jobs=12, ops=2, machines=10, power_cap=True)
+    plain = generate(5, jobs=12, ops=2, machines=10)
+    energy, centre = scale.yardstick(capped), scale.yardstick(plain)
+    assert energy == ("energy", power_cap_bound(compile_instance(capped))) and energy[1] > 0
+    assert centre == ("work centre", work_centre_bound(compile_instance(plain))) and centre[1] > 0
+    row = {"n_jobs": 12, "n_operations": 24, "n_machines": 10, "solver": "heuristic"}
+    row |= {"status": "feasible", "time_to_first_s": 0.1, "bound": 1.0, "peak_rss_mb": 1.0}
+    row |= {"load_s": 0.1}
+    frame = pd.DataFrame(
+        [
+            row | {"instance": capped.name, "objective_value": 1.25 * energy[1]},
+            row | {"instance": plain.name, "objective_value": float("nan"), "status": "unknown"},
+        ]
+    )
+    lines = scale.scale_table(frame, 10, {capped.name: energy, plain.name: centre}).splitlines()
+    cells = [[c.strip() for c in line.split("|")[1:-1]] for line in lines[2:4]]
+    assert cells[0][9:11] == [f"{energy[1]} (energy)", "25.0"]
+    assert cells[1][9:11] == [f"{centre[1]} (work centre)", "–"]  # no schedule, no gap
