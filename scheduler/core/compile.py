@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -295,7 +294,7 @@ def compile_instance(instance: Instance) -> CompiledInstance:
         )
     if instance.horizon is not None:  # only work that grows with the problem, not the ticks
         useful = useful_horizon(
-            instance, op_release, _per_op(ops, np.max), prec.succ_lag, setup, unav.end
+            instance, op_release, _per_op(ops, np.maximum), prec.succ_lag, setup, unav.end
         )
         horizon = max(1, min(horizon, max(useful, HORIZON_KEPT)))
     profiles = _energy_profiles(instance.energy, horizon, ops)
@@ -499,17 +498,19 @@ def _unavailability(instance: Instance) -> _Unavailability:
     )
 
 
-def _per_op(ops: _Operations, reduce: Callable[[np.ndarray], np.integer]) -> np.ndarray:
-    """`reduce` (e.g. np.min) of each operation's mode durations, one value per operation."""
-    ptr, dur = ops.mode_ptr, ops.mode_duration
-    return np.array([reduce(dur[ptr[o] : ptr[o + 1]]) for o in range(len(ops.op_ids))], dtype=I64)
+def _per_op(ops: _Operations, reduce: np.ufunc) -> np.ndarray:
+    """`reduce` (np.minimum or np.maximum) over each operation's mode durations, one value per
+    operation (every operation has a mode: the instance checks require one)."""
+    if not len(ops.op_ids):
+        return np.zeros(0, dtype=I64)
+    return reduce.reduceat(ops.mode_duration, ops.mode_ptr[:-1]).astype(I64)
 
 
 def _bounds(
     ops: _Operations, prec: _Precedences, op_release: np.ndarray, n_machines: int
 ) -> _Bounds:
     """Heads and tails by shortest modes, and the critical-path and machine-load bounds."""
-    min_dur = _per_op(ops, np.min)
+    min_dur = _per_op(ops, np.minimum)
     head, tail = _heads_and_tails(prec, op_release, min_dur)
     return _Bounds(
         min_duration=min_dur,
@@ -572,7 +573,7 @@ def _horizon(
     latest_window = int(unav.end.max()) if unav.end.size else 0
     latest_release = int(op_release.max()) if op_release.size else 0
     lags = int(np.maximum(prec.succ_lag, 0).sum())
-    serial = int(_per_op(ops, np.max).sum() + n_ops * max_setup + lags)
+    serial = int(_per_op(ops, np.maximum).sum() + n_ops * max_setup + lags)
     return max(max(latest_window, latest_release) + serial, 1)
 
 
