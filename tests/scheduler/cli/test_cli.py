@@ -189,6 +189,29 @@ def test_no_schedule_in_time_exits_4(
     assert "status     no schedule found in" in shown and "time limit reached" in shown
 
 
+def test_no_solve_starts_when_reading_took_the_time_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    read = solve_command.read_instance_arg
+
+    def slow_read(*args: Any) -> Any:  # as a 20,000-operation file read on a busy machine
+        time.sleep(0.8)
+        return read(*args)
+
+    out, summary = tmp_path / "s.csv", tmp_path / "s.json"
+    argv = ["solve", str(FT06), "--solver", "cpsat", "--no-warm-start", "--out", str(out)]
+    argv += ["--summary", str(summary), "--time-limit", "0.1"]
+    assert main(argv) == 0  # read at once: the list schedule is back within the grace
+    monkeypatch.setattr(solve_command, "read_instance_arg", slow_read)
+    began = time.perf_counter()
+    assert main(argv) == 4
+    assert time.perf_counter() - began < 1.1  # the limit plus its 1 s grace
+    assert "no time left to solve: reading the instance took 0.8 s" in capsys.readouterr().out
+    assert json.loads(summary.read_text())["status"] == "unknown"
+
+
 def test_a_failing_write_leaves_the_existing_outputs_intact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
