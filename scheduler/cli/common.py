@@ -27,6 +27,7 @@ EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_NO_SCHEDULE = 4
 MAX_STARTUP_S = 60.0  # a longer process age is not a start-up (a reused process): ignored
+WRITE_S_PER_OP = 2e-5  # seconds kept back from a solve for writing outputs, per operation
 SIGNAL_POLL_S = 0.1  # how long the main thread waits at a time for a solve in its worker
 T = TypeVar("T")
 # the facade's own parameters, which `--option` must not pass as solver options

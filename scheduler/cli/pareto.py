@@ -16,6 +16,8 @@ from scheduler.cli.common import (
     add_run_options,
     check_outputs,
     positive,
+    run_interruptibly,
+    time_left,
 )
 from scheduler.core.registry import get_solver
 from scheduler.core.terms import TERMS
@@ -63,15 +65,18 @@ def run_pareto(args: argparse.Namespace) -> int:
     check_outputs(args.instance, outputs, image=args.plot)
     instance = load(args.instance, format=args.format)
     try:
-        frame = pareto(
-            instance,
-            terms,
-            points=args.points,
-            solver=args.solver,
-            time_limit=args.time_limit,
-            workers=args.workers,
-            seed=args.seed,
-            warm_start=args.warm_start,
+        frame = run_interruptibly(
+            lambda: pareto(
+                instance,
+                terms,
+                points=args.points,
+                solver=args.solver,
+                time_limit=time_left(args.time_limit, args.started),
+                workers=args.workers,
+                seed=args.seed,
+                warm_start=args.warm_start,
+                stop=args.stop,
+            )
         )
     except ParetoError as error:
         print(f"no trade-off curve: {error}", file=sys.stderr)

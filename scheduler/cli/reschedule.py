@@ -14,11 +14,14 @@ from scheduler.cli.common import (
     EXIT_INFEASIBLE,
     EXIT_NO_SCHEDULE,
     EXIT_SOLVED,
+    WRITE_S_PER_OP,
     BadInput,
     add_format,
     add_run_options,
     check_outputs,
+    run_interruptibly,
     solver_options,
+    time_left,
 )
 from scheduler.cli.summary import ProgressReporter, describe
 from scheduler.core.objective import Objective
@@ -104,21 +107,25 @@ def run_reschedule(args: argparse.Namespace) -> int:
     schedule = read_schedule_csv(instance, args.schedule)
     events = read_events(args.events) if args.events is not None else ()
     reporter = None if args.quiet else ProgressReporter(sys.stderr)
+    reserve = WRITE_S_PER_OP * len(instance.operations)  # for the CSVs and the summary
     try:
-        replan = reschedule(
-            instance,
-            schedule,
-            at=args.at,
-            events=events,
-            solver=args.solver,
-            objective=objective,
-            policy=args.policy,
-            time_limit=args.time_limit,
-            workers=args.workers,
-            seed=args.seed,
-            on_progress=reporter.progress if reporter else None,
-            log=reporter.log if reporter else None,
-            **options,
+        replan = run_interruptibly(
+            lambda: reschedule(
+                instance,
+                schedule,
+                at=args.at,
+                events=events,
+                solver=args.solver,
+                objective=objective,
+                policy=args.policy,
+                time_limit=time_left(args.time_limit, args.started, reserve),
+                workers=args.workers,
+                seed=args.seed,
+                on_progress=reporter.progress if reporter else None,
+                log=reporter.log if reporter else None,
+                stop=args.stop,
+                **options,
+            )
         )
     finally:
         if reporter:

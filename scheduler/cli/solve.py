@@ -15,6 +15,7 @@ from scheduler.cli.common import (
     EXIT_INFEASIBLE,
     EXIT_NO_SCHEDULE,
     EXIT_SOLVED,
+    WRITE_S_PER_OP,
     BadInput,
     add_format,
     add_run_options,
@@ -36,7 +37,6 @@ from scheduler.io import write_schedule_csv, write_summary
 from scheduler.report.explain import explain_infeasibility
 from solvers.heuristics.warmup import start_warmup
 
-WRITE_S_PER_OP = 2e-5  # seconds kept back from the solve for writing outputs, per operation
 COMPILE_S_PER_OP = 4e-5  # the least a solve takes, per operation: compiling the instance
 # (0.6-0.8 s at 20,000 operations, measured)
 USES_HEURISTIC = frozenset({"auto", "heuristic", "lns"})  # solvers that run the Numba kernels

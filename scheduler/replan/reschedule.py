@@ -4,6 +4,7 @@ warm-started from the right-shifted plan."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ def reschedule(
     seed: int = 0,
     on_progress: Callable[[Progress], None] | None = None,
     log: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
     **options: Any,
 ) -> Replan:
     """Re-plan `schedule` (a valid schedule of `instance`) at tick `at` after `events` (event
@@ -65,7 +67,9 @@ def reschedule(
     `policy` "right_shift" pushes the old plan later; "reoptimize" solves the rest with
     `solver` within `time_limit`, warm-started from the right shift. `stability` adds the
     `deviation` term (shift from the old plan) to the objective's first level with that
-    weight. Bad events or arguments raise InstanceError (ValueError for the policy)."""
+    weight. Setting `stop` (another thread, a signal handler) ends the solve early with the
+    best schedule found so far. Bad events or arguments raise InstanceError (ValueError for
+    the policy)."""
     started = time.perf_counter()
     if policy not in POLICIES:
         raise ValueError(f"policy: expected one of {', '.join(POLICIES)}, got {policy!r}")
@@ -95,6 +99,7 @@ def reschedule(
             reference=schedule,
             on_progress=on_progress,
             log=log,
+            stop=stop,
             **options,
         )
         result.wall_time_s = time.perf_counter() - started

@@ -111,7 +111,9 @@ def pareto(
     Other keywords go to `scheduler.core.solve.solve`; a `bounds` given there is kept (tightened
     on f2). Each epsilon solve is warm-started from the previous schedule, which fits its
     looser bound, unless `warm_start` is a Schedule (`warm_start=False` only drops the
-    facade's heuristic warm start). Raises ParetoError when an extreme has no schedule."""
+    facade's heuristic warm start). Setting the `stop` keyword's event ends the running solve
+    with its best schedule and runs no more: the curve is what was found by then. Raises
+    ParetoError when an extreme has no schedule."""
     f1, f2 = _check(objectives, points)
     user_bounds = dict(kw.pop("bounds", {}) or {})
     budget = _Budget(time_limit, solves=2)
@@ -157,7 +159,10 @@ def pareto(
     hint = rows[1]["schedule"]
     grid = epsilon_grid(low, high, points - 2)
     budget.solves = len(grid)
+    stop = kw.get("stop")
     for epsilon in grid:
+        if stop is not None and stop.is_set():
+            break
         hint = record(run(f"{f1}>{f2}", epsilon, hint), epsilon) or hint
 
     kept = non_dominated([(row[f1], row[f2]) for row in rows])
