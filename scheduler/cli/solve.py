@@ -142,8 +142,8 @@ def _too_late(args: argparse.Namespace, n_ops: int, reserve: float) -> str | Non
     if used + reserve + COMPILE_S_PER_OP * n_ops <= args.time_limit + grace / 2:
         return None
     return (
-        f"no time left to solve: reading the instance took {used:.1f} s of the "
-        f"{args.time_limit:g} s time limit"
+        f"no time left to solve: {used:.1f} s of the {args.time_limit:g} s time limit had gone "
+        "when the instance was read (start-up included)"
     )
 
 

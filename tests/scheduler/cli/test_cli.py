@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -208,7 +209,8 @@ def test_no_solve_starts_when_reading_took_the_time_limit(
     began = time.perf_counter()
     assert main(argv) == 4
     assert time.perf_counter() - began < 1.1  # the limit plus its 1 s grace
-    assert "no time left to solve: reading the instance took 0.8 s" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert re.search(r"no time left to solve: (0\.[89]|1\.\d) s of the 0\.1 s time limit", shown)
     assert json.loads(summary.read_text())["status"] == "unknown"
 
 

@@ -65,8 +65,7 @@ def test_the_default_solve_stops_on_a_signal(tmp_path: Path, sig: signal.Signals
     assert _interrupt(tmp_path, [], sig, "objective ")["solver"] == "auto"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_reschedule_stops_on_a_signal(tmp_path: Path, sig: signal.Signals) -> None:
+def test_a_reschedule_stops_on_ctrl_c(tmp_path: Path) -> None:
     from scheduler.cli import main
 
     plan, out, updated = tmp_path / "plan.csv", tmp_path / "new.csv", tmp_path / "new.json"
@@ -81,7 +80,7 @@ def test_a_reschedule_stops_on_a_signal(tmp_path: Path, sig: signal.Signals) -> 
         if "objective " in line:
             break
     sent = time.perf_counter()
-    process.send_signal(sig)
+    process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0 and "Traceback" not in stderr, stderr
     assert time.perf_counter() - sent < 15  # it ran on to its 120 s limit before
