@@ -600,8 +600,9 @@ class HeuristicSolver:
                 "unknown",
                 self.name,
                 wall_time_s=time.perf_counter() - started,
-                message="the Numba kernels are still compiling (the first run after an install "
-                "compiles them once, in the background, and caches them); no schedule yet",
+                message="the Numba kernels were not ready in time (they load from the cache "
+                "in 0.5-2 s; the first run after an install compiles them once, minutes, in the "
+                "background); no schedule yet",
             )
         first_call = first_call_seconds()
         if config.log:
