@@ -18,6 +18,7 @@ from scheduler.core.compile import CompiledInstance
 from scheduler.core.highs import new_highs
 from scheduler.core.objective import Objective
 from scheduler.core.relaxation import load_lp, relaxes
+from scheduler.core.result import Result, with_bound_floor
 from scheduler.core.terms import TERMS
 
 MAX_CENTRES = 32  # work centres tried by the work-centre bound, the most common first
@@ -260,3 +261,20 @@ def level_bounds(
     the term bounds bounds the level); `wait` and `relaxation` as in `makespan_bound`."""
     terms = term_lower_bounds(c, wait, relaxation)
     return [sum(w * terms[t] for t, w in level) for level in objective.levels]
+
+
+def with_compiled_bounds(
+    result: Result,
+    c: CompiledInstance,
+    objective: Objective,
+    deadline: float | None,
+    stopped: bool,
+    start: bool = True,
+) -> Result:
+    """A solver's `result` with its first level's bound raised to the compiled bounds
+    (`with_bound_floor`), the load relaxation waited for up to `deadline` unless `stopped` or
+    the result is more than feasible (`wait_until`); with `start` False the relaxation is not
+    started when there is no time to wait for it (a solver that did not prefetch it)."""
+    wait = wait_until(deadline, stopped or result.status != "feasible")
+    floor = level_bounds(c, objective, wait, relaxation=start or wait != 0.0)[0]
+    return with_bound_floor(result, floor)

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
-from scheduler.core.bounds import level_bounds, prefetch, wait_until
+from scheduler.core.bounds import prefetch, with_compiled_bounds
 from scheduler.core.compile import CompiledInstance, ReferencePlan, compile_reference
 from scheduler.core.objective import parse_bounds
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
-from scheduler.core.result import Progress, Result, Status, solution_result, with_bound_floor
+from scheduler.core.result import Progress, Result, Status, solution_result
 from scheduler.core.schedule import Schedule
 from scheduler.core.terms import TERMS
 from scheduler.core.validate import validate
@@ -165,9 +165,9 @@ class CpSatSolver:
             outcome = _solve_levels(sm, ov, compiled, levels, config, started, trajectory)
         result = self._result(compiled, levels, outcome, hint, trajectory, started, ref)
         deadline = None if config.time_limit is None else started + config.time_limit
-        wait = wait_until(deadline, config.stop.is_set() or result.status != "feasible")
-        floor = level_bounds(compiled, config.objective, wait)[0]
-        return with_bound_floor(result, floor)
+        return with_compiled_bounds(
+            result, compiled, config.objective, deadline, config.stop.is_set()
+        )
 
     def _result(
         self,

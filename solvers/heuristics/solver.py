@@ -108,7 +108,8 @@ class _Run:
         self.levels = level_matrix(config.objective)
         self.caps = term_caps(bounds)
         self.config = config
-        # the relaxation's LP starts with the first schedule (see offer), and counts once in
+        # the relaxation's LP starts with the first schedule (see offer) and counts as soon as
+        # it is in (count_relaxation)
         self.level_bounds = level_bounds(compiled, config.objective, relaxation=False)
         self.bound = self.level_bounds[0]
         self.started = started

@@ -10,12 +10,12 @@ import time
 import numpy as np
 import pyomo.environ as pyo
 
-from scheduler.core.bounds import level_bounds, wait_until
+from scheduler.core.bounds import with_compiled_bounds
 from scheduler.core.compile import CompiledInstance
 from scheduler.core.errors import UnsupportedFeatureError
 from scheduler.core.objective import Objective
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
-from scheduler.core.result import Progress, Result, Status, solution_result, with_bound_floor
+from scheduler.core.result import Progress, Result, Status, solution_result
 from scheduler.core.schedule import Schedule
 from scheduler.core.validate import validate
 from solvers.cpsat.greedy import greedy_schedule
@@ -131,9 +131,9 @@ class MilpSolver:
         # the compiled bounds where they beat the MIP's (the relaxation only if time is left:
         # its LP runs after the MIP, not beside it, so the two HiGHS never share the cores)
         deadline = None if config.time_limit is None else started + config.time_limit
-        wait = wait_until(deadline, config.stop.is_set() or result.status != "feasible")
-        floor = level_bounds(c, config.objective, wait, relaxation=wait != 0.0)[0]
-        return with_bound_floor(result, floor)
+        return with_compiled_bounds(
+            result, c, config.objective, deadline, config.stop.is_set(), start=False
+        )
 
     def _result(
         self,
