@@ -181,3 +181,45 @@ def test_the_best_variant_is_found_by_its_whole_label() -> None:
     assert _labelled("batching, x, stay 0", "batching, x, stay 0")
     assert _labelled("batching, x, stay 0, squeaky", "batching, x, stay 0")
     assert not _labelled("batching, x, stay 0.5, squeaky", "batching, x, stay 0")
+
+
+def test_long_operations_under_a_tight_power_cap_never_overdraw_it() -> None:
+    """Operations of 17-45 ticks, each spanning several of the decoder's 16-tick blocks of
+    the power time line, under a cap that lets two or three run at once: every decode keeps
+    the cap at every tick (a block wrongly skipped would let a draw through)."""
+    rng = np.random.default_rng(5)
+    machines = tuple(Machine(f"M{m}") for m in range(6))
+    jobs = tuple(
+        Job(
+            f"J{j}",
+            tuple(
+                Operation(
+                    f"J{j}-{k}",
+                    tuple(
+                        Mode(
+                            f"M{m}", int(rng.integers(17, 46)), power_kw=float(rng.integers(10, 31))
+                        )
+                        for m in rng.choice(6, size=2, replace=False)
+                    ),
+                )
+                for k in range(3)
+            ),
+            release=int(rng.integers(0, 40)),
+        )
+        for j in range(30)
+    )
+    inst = Instance(
+        machines,
+        jobs,
+        energy=dataclasses.replace(Instance(machines, jobs).energy, power_cap_kw=55.0),
+    )
+    c = compile_instance(inst)
+    p = make_problem(c, Objective.parse("makespan"))
+    w = make_workspace(p)
+    decodes = 0
+    for seed in range(4):
+        for v in variants(p, least_energy=bool(seed % 2), c=c):
+            assert run_variant(p, w, v, NOISE, rng_for(seed), NO_DEADLINE, None, 600) == 0
+            assert validate(inst, Schedule.from_arrays(c, w.mode.copy(), w.start.copy())) == []
+            decodes += 1
+    assert decodes >= 8
