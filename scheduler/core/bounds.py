@@ -184,14 +184,14 @@ def work_centre_bound(c: CompiledInstance) -> int:
         return_counts=True,
     )
     common = can[first[np.argsort(-counts)[:MAX_CENTRES]]]
-    centres = np.vstack([_linked_groups(c, can), common])
-    bound = max(_centre_bound(c, can, centre) for centre in centres)
+    centres = np.vstack([_linked_groups(c), common])
+    bound = max(_centre_bound(c, packed, centre) for centre in centres)
     with _LOCK:
         _CENTRES[c] = bound
     return bound
 
 
-def _linked_groups(c: CompiledInstance, can: np.ndarray) -> np.ndarray:
+def _linked_groups(c: CompiledInstance) -> np.ndarray:
     """[groups, machines] masks of the machine groups linked by shared operations."""
     parent = list(range(c.n_machines))
 
@@ -201,18 +201,17 @@ def _linked_groups(c: CompiledInstance, can: np.ndarray) -> np.ndarray:
             m = parent[m]
         return m
 
-    for o in range(c.n_ops):
-        machines = c.mode_machine[c.mode_ptr[o] : c.mode_ptr[o + 1]]
-        for m in machines[1:]:
-            parent[root(int(m))] = root(int(machines[0]))
+    first = c.mode_machine[c.mode_ptr[:-1]][c.mode_op]  # each mode's op's first machine
+    for a, b in np.unique(np.stack((first, c.mode_machine), axis=1), axis=0):
+        parent[root(int(b))] = root(int(a))
     roots = np.array([root(m) for m in range(c.n_machines)])
     return roots[None, :] == np.unique(roots)[:, None]
 
 
-def _centre_bound(c: CompiledInstance, can: np.ndarray, centre: np.ndarray) -> int:
+def _centre_bound(c: CompiledInstance, packed: np.ndarray, centre: np.ndarray) -> int:
     """The work-centre bound of one centre (a machine mask); 0 when no operation is bound
-    to it."""
-    inside = ~can[:, ~centre].any(axis=1)
+    to it (`packed`: per op, the bits of the machines it can use)."""
+    inside = ~(packed & np.packbits(~centre)).any(axis=1)
     if not inside.any():
         return 0
     n_machines = int(centre.sum())
@@ -240,7 +239,7 @@ def _heads_bodies_tails(head: np.ndarray, body: np.ndarray, tail: np.ndarray, k:
     for floor in floors:
         keep = tail >= floor
         heads, work = head[keep], np.cumsum(body[keep])
-        last = np.r_[heads[1:] != heads[:-1], True]  # ops with head >= heads[i]: up to i's ties
+        last = np.append(heads[1:] != heads[:-1], True)  # ops with head >= heads[i]: up to i's ties
         best = max(best, int((heads[last] + -(-work[last] // k)).max()) + int(floor))
     return best
 

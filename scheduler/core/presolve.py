@@ -7,6 +7,7 @@ instead of spending the time limit (and ending `unknown` on a loaded machine).""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -15,7 +16,8 @@ from scheduler.core.compile import CompiledInstance
 REL_TOL = 1e-9  # the validator's tolerance on caps
 
 
-def _fits(value: float, cap: float) -> bool:
+def _fits(value: Any, cap: float) -> Any:
+    """`value` (a number or an array) within `cap` by the validator's tolerance."""
     return value <= cap + REL_TOL * max(1.0, abs(cap))
 
 
@@ -25,17 +27,18 @@ def power_reason(c: CompiledInstance) -> str | None:
     if c.power_cap_start.size == 0:
         return None
     highest = float(c.power_cap_value.max())
-    for o in range(c.n_ops):
-        modes = range(int(c.mode_ptr[o]), int(c.mode_ptr[o + 1]))
-        drawing = [float(c.mode_power[k]) for k in modes if c.mode_duration[k] > 0]
-        if len(drawing) == len(modes) and not any(_fits(p, highest) for p in drawing):
-            draw = (
-                f"{drawing[0]:g} kW" if len(set(drawing)) == 1 else f"at least {min(drawing):g} kW"
-            )
-            cap = "cap" if c.power_cap_start.size == 1 else "highest cap of the profile"
-            name = c.op_ids[o]
-            return f"operation {name} draws {draw} in every mode, above the {highest:g} kW {cap}"
-    return None
+    over = (c.mode_duration > 0) & ~_fits(c.mode_power, highest)  # every op has a mode
+    if c.n_ops == 0:
+        return None
+    blocked = np.flatnonzero(np.logical_and.reduceat(over, c.mode_ptr[:-1]))
+    if blocked.size == 0:
+        return None
+    o = int(blocked[0])
+    drawing = c.mode_power[c.mode_ptr[o] : c.mode_ptr[o + 1]]
+    same = bool(np.all(drawing == drawing[0]))
+    draw = f"{drawing[0]:g} kW" if same else f"at least {drawing.min():g} kW"
+    cap = "cap" if c.power_cap_start.size == 1 else "highest cap of the profile"
+    return f"operation {c.op_ids[o]} draws {draw} in every mode, above the {highest:g} kW {cap}"
 
 
 def least_carbon_bound(c: CompiledInstance) -> float:

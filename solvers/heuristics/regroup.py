@@ -61,11 +61,9 @@ class Variant(NamedTuple):
 def balanced_modes(p: Problem, target: float) -> np.ndarray:
     """Global mode per op: least energy, then ops moved off machines whose load (ticks) passes
     `target` to the mode adding least energy per tick relieved, while some mode fits."""
-    n_ops = p.n_ops
-    mode = np.empty(n_ops, dtype=np.int64)
-    for o in range(n_ops):
-        lo, hi = p.mode_ptr[o], p.mode_ptr[o + 1]
-        mode[o] = lo + int(np.argmin(p.mode_kwh[lo:hi]))
+    mode_op = np.repeat(np.arange(p.n_ops), np.diff(p.mode_ptr))
+    # per op its first mode of least energy: by op, then energy, then position
+    mode = np.lexsort((np.arange(mode_op.size), p.mode_kwh, mode_op))[p.mode_ptr[:-1]]
     load = np.zeros(p.n_machines)
     np.add.at(load, p.mode_machine[mode], p.mode_duration[mode])
     for m in np.argsort(-load):

@@ -19,6 +19,7 @@ from scheduler.core.objective import Objective
 from solvers.heuristics.annealing import anneal, make_state, start_search
 from solvers.heuristics.batching import batch_decode
 from solvers.heuristics.decode import SERIAL, STATIC, decode
+from solvers.heuristics.evaluate import N_TERMS, score, violation
 from solvers.heuristics.problem import (
     NO_DEADLINE,
     level_matrix,
@@ -92,6 +93,8 @@ def _warm() -> None:
         defer = np.zeros(p.n_ops, dtype=np.bool_)
         decode(p, w, SERIAL, STATIC, np.zeros(p.n_ops), assign, False, defer, NO_DEADLINE)
         levels, caps = level_matrix(objective), term_caps({})
+        violation(p, w.start, w.end, w.mode)  # as the solver calls them on offered schedules
+        score(p, w.start, w.mode, levels, caps, np.zeros(N_TERMS), np.zeros(levels.shape[0]))
         st = make_state(p, levels, caps, w.seq.copy(), assign, defer, 0)
         start_search(p, w, st, SERIAL, False)
         anneal(p, w, st, False, 4, 0.01, True, 100)
