@@ -15,6 +15,7 @@ import pytest
 from paths import ROOT as REPO
 from paths import benchmark_script, plant_generator
 
+import scheduler.bench.runner as runner
 from scheduler.bench.metrics import Point, measure, objective_at, relative_to
 from scheduler.bench.suites import (
     BenchInputError,
@@ -27,6 +28,7 @@ from scheduler.bench.suites import (
 )
 from scheduler.cli import main as cli_main
 from scheduler.core.parallel import plan, run_bounded
+from scheduler.core.result import Result
 from scheduler.io import instance_to_dict
 
 ROOT = default_root()
@@ -282,3 +284,31 @@ def test_the_scale_table_gives_the_gap_to_the_plants_yardstick(
     cells = [[c.strip() for c in line.split("|")[1:-1]] for line in lines[2:4]]
     assert cells[0][9:11] == [f"{energy[1]} (energy)", "25.0"]
     assert cells[1][9:11] == [f"{centre[1]} (work centre)", "–"]  # no schedule, no gap
+
+
+def test_the_warm_up_solves_again_until_the_solver_gives_a_schedule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A warm-up solve without a schedule (the heuristic's kernels still loading) is repeated,
+    so the loading is not counted in the first timed run; a schedule or an error ends it."""
+    calls: list[float] = []
+
+    def solve(instance: object, **kwargs: object) -> Result:
+        calls.append(kwargs["time_limit"])  # type: ignore[arg-type]
+        schedule = object() if len(calls) == 3 else None
+        return Result("feasible" if schedule else "unknown", "fake", schedule)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "solve", solve)
+    monkeypatch.setattr(runner, "_WARMED", set())
+    spec = runner.RunSpec(None, "fake", 0, 1.0, 1)  # type: ignore[arg-type]
+    assert runner.warm_up(spec) >= 0 and calls == [0.5, 0.5, 0.5]
+    assert runner.warm_up(spec) == 0.0 and len(calls) == 3  # once per process and setting
+
+    def failing(instance: object, **kwargs: object) -> Result:
+        calls.append(0.0)
+        raise RuntimeError("refused")
+
+    monkeypatch.setattr(runner, "solve", failing)
+    monkeypatch.setattr(runner, "_WARMED", set())
+    runner.warm_up(spec)
+    assert len(calls) == 4
