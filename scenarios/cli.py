@@ -14,11 +14,13 @@ from scenarios.plan import ScenarioError
 from scenarios.profile import BUNDLED, ProfileError, bundled_profile, bundled_text, load_profile
 from scenarios.report import TABLE_KPIS, plot, write_csv, write_report
 from scheduler.cli.common import (
+    EXIT_NO_SCHEDULE,
     EXIT_SOLVED,
     BadInput,
     add_format,
     check_outputs,
     positive,
+    run_interruptibly,
 )
 from scheduler.io import load
 
@@ -101,17 +103,30 @@ def run_compare(args: argparse.Namespace) -> int:
     check_outputs(args.instance, outputs, image=args.plot)
     instance = load(args.instance, format=args.format)
     try:
-        result = compare(
-            instance,
-            profiles,
-            replications=args.replications,
-            seed=args.seed,
-            workers=args.workers,
-            executor=args.executor,
-            progress=not args.quiet,
+        result = run_interruptibly(
+            lambda: compare(
+                instance,
+                profiles,
+                replications=args.replications,
+                seed=args.seed,
+                workers=args.workers,
+                executor=args.executor,
+                progress=not args.quiet,
+                stop=args.stop,
+            )
         )
     except (ScenarioError, ValueError) as error:
+        if args.stop.is_set():  # a plan's solve stopped before it had a schedule
+            print("interrupted while making the plans; nothing written", file=sys.stderr)
+            return EXIT_NO_SCHEDULE
         raise BadInput(str(error)) from None
+    if result.replications < args.replications:  # stopped by Ctrl-C or SIGTERM
+        if result.replications == 0:
+            print("interrupted before every profile finished a replication; nothing written",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_NO_SCHEDULE
+        done = f"{result.replications} of the {args.replications} replications per profile"
+        print(f"stopped: the outputs hold the {done} that every profile finished", file=sys.stderr)
     if args.out is not None:
         write_csv(result, args.out)
     if args.plot is not None:

@@ -5,6 +5,7 @@ random numbers, and summarise the KPIs as means with 95 % intervals and paired c
 from __future__ import annotations
 
 import math
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -47,16 +48,22 @@ def _plan_key(profile: Profile) -> str:
 
 
 def prepare_all(
-    instance: Instance, profiles: list[Profile], seed: int, workers: int | None
+    instance: Instance,
+    profiles: list[Profile],
+    seed: int,
+    workers: int | None,
+    stop: threading.Event | None = None,
 ) -> tuple[list[Prepared], dict[str, dict[str, Any]]]:
-    """Each profile's plan (made once per distinct planning policy) as Prepared arrays."""
+    """Each profile's plan (made once per distinct planning policy) as Prepared arrays; the
+    solves end early once `stop` is set."""
     made: dict[str, Any] = {}
     prepared, info = [], {}
     for profile in profiles:
         key = _plan_key(profile)
         if key not in made:
             started = time.perf_counter()
-            made[key] = (make_plan(instance, profile, seed, workers), time.perf_counter() - started)
+            plan = make_plan(instance, profile, seed, workers, stop)
+            made[key] = (plan, time.perf_counter() - started)
         (result, objective), seconds = made[key]
         prepared.append(prepare_plan(profile, result.schedule))
         info[profile.name] = {
@@ -90,17 +97,20 @@ def compare(
     executor: str | None = None,
     progress: bool = False,
     plan_workers: int | None = None,
+    stop: threading.Event | None = None,
 ) -> Comparison:
     """Run every profile's replications with common random numbers (replication r uses the
     same seed in every profile), on `workers` processes or a dask cluster at `executor`.
     By default (`workers` None) a process pool on every core when a profile re-optimises
     (seconds per replication), else in this process: a right-shift replication takes about a
-    millisecond, less than a pool's start. `progress` shows a bar on stderr."""
+    millisecond, less than a pool's start. `progress` shows a bar on stderr. Once `stop` is
+    set (Ctrl-C) no replication starts: the comparison keeps the replications every profile
+    finished (its `replications` then counts those)."""
     started = time.perf_counter()
     names = [p.name for p in profiles]
     if len(set(names)) != len(names):
         raise ScenarioError(f"profile names must differ, got {', '.join(names)}")
-    prepared, plans = prepare_all(instance, profiles, seed, plan_workers)
+    prepared, plans = prepare_all(instance, profiles, seed, plan_workers, stop)
     seeds = list(enumerate(replication_seeds(seed, replications)))
     token = uuid.uuid4().hex
     data = [to_data(f"{token}-{i}", prep) for i, prep in enumerate(prepared)]
@@ -109,25 +119,34 @@ def compare(
     try:
         replanning = any(p.rescheduling.policy == "reoptimize" for p in profiles)
         if executor is None and (workers == 1 or (workers is None and not replanning)):
-            for item_data in data:
-                for item in seeds:
+            for item in seeds:  # replication by replication, so that a stop leaves pairs
+                if stop is not None and stop.is_set():
+                    break
+                for item_data in data:
                     rows += _run_chunk((item_data, [item]))
                     bar.update(1)
         else:
             with open_executor(executor, workers=1, tasks=workers) as (pool, in_flight, _):
                 size = max(1, math.ceil(replications / (in_flight * CHUNKS_PER_TASK)))
-                tasks = [(d, seeds[i : i + size]) for d in data for i in range(0, len(seeds), size)]
+                tasks = [(d, seeds[i : i + size]) for i in range(0, len(seeds), size) for d in data]
                 for chunk in run_bounded(
-                    pool, _run_chunk, tasks, in_flight, lambda task, _: bar.update(len(task[1]))
+                    pool,
+                    _run_chunk,
+                    tasks,
+                    in_flight,
+                    lambda task, _: bar.update(len(task[1])),
+                    stop,
                 ):
                     rows += chunk
     finally:
         bar.close()
     samples = pd.DataFrame(rows, columns=["profile", "replication", *NAMES])
+    done = samples.groupby("replication").profile.nunique() == len(names)  # in every profile
+    samples = samples[samples.replication.isin(done.index[done])]
     return Comparison(
         instance=instance.name,
         seed=seed,
-        replications=replications,
+        replications=int(done.sum()),
         profiles=names,
         samples=samples.sort_values(["profile", "replication"], kind="stable").reset_index(
             drop=True

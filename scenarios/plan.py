@@ -4,6 +4,7 @@ maintenance windows, solved by the profile's scheduling policy (energy-aware or 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -92,11 +93,16 @@ def _energy_objective(
 
 
 def make_plan(
-    instance: Instance, profile: Profile, seed: int = 0, workers: int | None = None
+    instance: Instance,
+    profile: Profile,
+    seed: int = 0,
+    workers: int | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[Result, str]:
-    """Solve the profile's planned instance with its policy: the Result and the objective it
-    was given; ScenarioError when no schedule is found or the instance has resources (the
-    shop-floor execution does not model them)."""
+    """Solve the profile's planned instance with its policy (ending early, with its best
+    schedule, once `stop` is set): the Result and the objective it was given; ScenarioError
+    when no schedule is found or the instance has resources (the shop-floor execution does
+    not model them)."""
     if instance.resources:
         raise ScenarioError(
             f"{instance.name}: the shop-floor simulation does not model renewable resources"
@@ -110,6 +116,7 @@ def make_plan(
         time_limit=profile.scheduling.time_limit,
         workers=workers,
         seed=seed,
+        stop=stop,
         **options,
     )
     if result.schedule is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -101,22 +102,30 @@ def run_bounded(
     items: Iterable[T],
     in_flight: int,
     on_done: Callable[[T, R], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> list[R]:
     """fn(item) for every item on `executor`, at most `in_flight` at a time (so a cluster
     is never asked for more parallel tasks than the plan allows); results in input order.
-    `on_done(item, result)` is called as each finishes."""
+    `on_done(item, result)` is called as each finishes. Once `stop` is set no item is
+    submitted: the ones running finish, and the results are those of the items submitted."""
     queue = list(items)
     results: dict[int, R] = {}
     running: dict[Future[R], int] = {}
     position = 0
-    while position < len(queue) or running:
-        while position < len(queue) and len(running) < max(1, in_flight):
+    while (position < len(queue) and not (stop and stop.is_set())) or running:
+        while (
+            position < len(queue)
+            and len(running) < max(1, in_flight)
+            and not (stop and stop.is_set())
+        ):
             running[executor.submit(fn, queue[position])] = position
             position += 1
+        if not running:
+            break
         done, _ = wait(running, return_when=FIRST_COMPLETED)
         for future in done:
             index = running.pop(future)
             results[index] = future.result()
             if on_done is not None:
                 on_done(queue[index], results[index])
-    return [results[i] for i in range(len(queue))]
+    return [results[i] for i in range(position)]

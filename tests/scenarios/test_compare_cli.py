@@ -1,9 +1,15 @@
 """`scheduler scenario compare`: the table, figure and report are written; the same seed
-gives the same CSV byte for byte; intervals use the right t quantiles."""
+gives the same CSV byte for byte; intervals use the right t quantiles; Ctrl-C or SIGTERM
+stops it with the replications every profile finished."""
 
 from __future__ import annotations
 
 import math
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +17,12 @@ import pandas as pd
 import pytest
 from paths import INSTANCES
 
+import scenarios.compare as compare_module
+from scenarios.compare import compare
+from scenarios.profile import bundled_profile
 from scenarios.stats import mean_ci, relative_change, t975
 from scheduler.cli import main
+from scheduler.io import load
 
 MK01 = INSTANCES / "fjsp" / "brandimarte" / "mk01.fjs"
 
@@ -74,3 +84,55 @@ def test_unreachable_dask_executor_exits_2(capsys: pytest.CaptureFixture[str]) -
     )  # fmt: skip
     assert code == 2
     assert capsys.readouterr().err.startswith("error:")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stopped_comparison_keeps_the_replications_every_profile_finished(
+    workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped after its fifth replication in this process, or its fifth task on a pool
+    (the progress bar sets the stop), a comparison keeps the replications every profile
+    finished, the same as in a full run."""
+    profiles = [bundled_profile("before"), bundled_profile("after")]
+    full = compare(load(MK01), profiles, replications=40, seed=3, workers=workers)
+    stop = threading.Event()
+
+    class Bar:
+        done = 0
+
+        def update(self, n: int) -> None:
+            self.done += 1
+            if self.done == 5:
+                stop.set()
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(compare_module, "_bar", lambda total, show: Bar())
+    stopped = compare(load(MK01), profiles, replications=40, seed=3, workers=workers, stop=stop)
+    assert 0 < stopped.replications < 40
+    kept = stopped.samples.groupby("profile").replication.apply(list)
+    assert kept.iloc[0] == kept.iloc[1] and len(kept.iloc[0]) == stopped.replications
+    same = full.samples[full.samples.replication.isin(kept.iloc[0])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(stopped.samples.reset_index(drop=True), same)
+    assert full.replications == 40
+
+
+def test_ctrl_c_stops_a_comparison_and_writes_what_it_has(tmp_path: Path) -> None:
+    out = tmp_path / "k.csv"
+    command = [sys.executable, "-m", "scheduler", "scenario", "compare", str(MK01),
+               "--replications", "100000", "--workers", "1", "--out", str(out)]  # fmt: skip
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    time.sleep(8)  # the plans (a few seconds), then replications
+    sent = time.perf_counter()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert time.perf_counter() - sent < 10
+    assert "Traceback" not in stderr
+    if process.returncode == 4:  # still making the plans on a slow machine
+        assert "nothing written" in stderr and not out.exists()
+        return
+    assert process.returncode == 0, stderr
+    assert "stopped: the outputs hold the" in stderr
+    table = pd.read_csv(out)
+    assert 0 < table.n.max() < 100000
