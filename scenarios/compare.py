@@ -25,6 +25,8 @@ from scheduler.core.parallel import open_executor, run_bounded
 
 BASELINE = "before"
 CHUNKS_PER_TASK = 4  # chunks of replications per parallel task and profile (load balance)
+CHUNK_MAX = 50  # replications per task at most (a re-optimising profile's: 1, seconds each),
+# so that a stop waits for little
 SUMMARY_COLUMNS = ["profile", "kpi", "unit", "statistic", "value", "ci_low", "ci_high", "n"]
 
 
@@ -104,8 +106,9 @@ def compare(
     By default (`workers` None) a process pool on every core when a profile re-optimises
     (seconds per replication), else in this process: a right-shift replication takes about a
     millisecond, less than a pool's start. `progress` shows a bar on stderr. Once `stop` is
-    set (Ctrl-C) no replication starts: the comparison keeps the replications every profile
-    finished (its `replications` then counts those)."""
+    set (Ctrl-C) no replication starts in this process, and no task on a pool (a task holds
+    one replication of a re-optimising profile, else up to CHUNK_MAX): the comparison keeps
+    the replications every profile finished (its `replications` then counts those)."""
     started = time.perf_counter()
     names = [p.name for p in profiles]
     if len(set(names)) != len(names):
@@ -126,8 +129,10 @@ def compare(
                     rows += _run_chunk((item_data, [item]))
                     bar.update(1)
         else:
-            with open_executor(executor, workers=1, tasks=workers) as (pool, in_flight, _):
-                size = max(1, math.ceil(replications / (in_flight * CHUNKS_PER_TASK)))
+            opened = open_executor(executor, workers=1, tasks=workers, keep_on_ctrl_c=True)
+            with opened as (pool, in_flight, _):
+                size = 1 if replanning else CHUNK_MAX
+                size = max(1, min(size, math.ceil(replications / (in_flight * CHUNKS_PER_TASK))))
                 tasks = [(d, seeds[i : i + size]) for i in range(0, len(seeds), size) for d in data]
                 for chunk in run_bounded(
                     pool,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -56,14 +57,22 @@ def plan(cores: int, workers: int | None = None, tasks: int | None = None) -> Pl
 
 @contextmanager
 def open_executor(
-    where: str | None, workers: int | None = None, tasks: int | None = None, isolate: bool = False
+    where: str | None,
+    workers: int | None = None,
+    tasks: int | None = None,
+    isolate: bool = False,
+    keep_on_ctrl_c: bool = False,
 ) -> Iterator[tuple[Executor, int, Plan]]:
     """Yield (executor, tasks in flight, plan). `where` is `local` (or None): a process pool on
     this machine; otherwise a dask scheduler address, whose workers' threads give the cores.
-    `isolate` runs every task in a fresh local process (clean peak-memory readings)."""
+    `isolate` runs every task in a fresh local process (clean peak-memory readings).
+    `keep_on_ctrl_c`: the local workers ignore SIGINT, which a terminal sends to the whole
+    process group, so that they finish their tasks while the caller stops submitting."""
     if where in (None, "", LOCAL):
         local = plan(available_cores(), workers, tasks)
         options: dict[str, Any] = {"mp_context": multiprocessing.get_context("spawn")}
+        if keep_on_ctrl_c:
+            options["initializer"] = _ignore_ctrl_c
         if isolate:
             if sys.version_info < (3, 11):
                 raise ValueError("isolated runs need Python >= 3.11 (max_tasks_per_child)")
@@ -80,6 +89,11 @@ def open_executor(
         per_task = workers or min(min(threads), MAX_DEFAULT_WORKERS)
         per_node = [tasks or max(1, n // per_task) for n in threads]
         yield client.get_executor(pure=False), sum(per_node), Plan(max(per_node), per_task)
+
+
+def _ignore_ctrl_c() -> None:
+    """A pool worker's initializer: SIGINT ignored (the parent decides what a Ctrl-C stops)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextmanager

@@ -7,7 +7,6 @@ instead of spending the time limit (and ending `unknown` on a loaded machine).""
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -16,7 +15,7 @@ from scheduler.core.compile import CompiledInstance
 REL_TOL = 1e-9  # the validator's tolerance on caps
 
 
-def _fits(value: Any, cap: float) -> Any:
+def _fits(value: float | np.ndarray, cap: float) -> bool | np.ndarray:
     """`value` (a number or an array) within `cap` by the validator's tolerance."""
     return value <= cap + REL_TOL * max(1.0, abs(cap))
 
@@ -26,10 +25,10 @@ def power_reason(c: CompiledInstance) -> str | None:
     power cap of the profile, as `scheduler.report.explain` words it; None otherwise."""
     if c.power_cap_start.size == 0:
         return None
-    highest = float(c.power_cap_value.max())
-    over = (c.mode_duration > 0) & ~_fits(c.mode_power, highest)  # every op has a mode
     if c.n_ops == 0:
         return None
+    highest = float(c.power_cap_value.max())
+    over = (c.mode_duration > 0) & ~_fits(c.mode_power, highest)  # every op has a mode
     blocked = np.flatnonzero(np.logical_and.reduceat(over, c.mode_ptr[:-1]))
     if blocked.size == 0:
         return None
