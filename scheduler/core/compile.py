@@ -91,6 +91,7 @@ class CompiledInstance:
     carbon_cap_kg: float  # nan: no cap
     # bounds
     min_duration: np.ndarray  # [n_ops] shortest mode
+    max_duration: np.ndarray  # [n_ops] longest mode
     head: np.ndarray  # [n_ops] earliest start by releases and precedences
     tail: np.ndarray  # [n_ops] shortest time from start to the end of all that follows
     critical_path_bound: int
@@ -247,9 +248,11 @@ class _Unavailability(NamedTuple):
 
 
 class _Bounds(NamedTuple):
-    """Shortest durations, heads and tails, and the two makespan lower bounds they give."""
+    """Shortest and longest durations, heads and tails, and the two makespan lower bounds
+    the shortest give."""
 
     min_duration: np.ndarray
+    max_duration: np.ndarray
     head: np.ndarray
     tail: np.ndarray
     critical_path_bound: int
@@ -285,7 +288,7 @@ def compile_instance(instance: Instance) -> CompiledInstance:
     op_release = np.maximum(job_release[ops.op_job], own_release)
     hard_deadline = _hard_deadlines(instance, ops.op_job, job_deadline)
     bounds = _bounds(ops, prec, op_release, len(machine_ids))
-    horizon = _horizon(instance, ops, prec, setup, unav, op_release)
+    horizon = _horizon(instance, bounds.max_duration, prec, setup, unav, op_release)
     if horizon > MAX_TICKS:
         raise InstanceError(
             f"horizon: the derived horizon {horizon:,} (the latest window end or release plus "
@@ -294,7 +297,7 @@ def compile_instance(instance: Instance) -> CompiledInstance:
         )
     if instance.horizon is not None:  # only work that grows with the problem, not the ticks
         useful = useful_horizon(
-            instance, op_release, _per_op(ops, np.maximum), prec.succ_lag, setup, unav.end
+            instance, op_release, bounds.max_duration, prec.succ_lag, setup, unav.end
         )
         horizon = max(1, min(horizon, max(useful, HORIZON_KEPT)))
     profiles = _energy_profiles(instance.energy, horizon, ops)
@@ -355,6 +358,7 @@ def compile_instance(instance: Instance) -> CompiledInstance:
         carbon_value=profiles.carbon_value,
         carbon_cap_kg=carbon_cap,
         min_duration=bounds.min_duration,
+        max_duration=bounds.max_duration,
         head=bounds.head,
         tail=bounds.tail,
         critical_path_bound=bounds.critical_path_bound,
@@ -509,11 +513,13 @@ def _per_op(ops: _Operations, reduce: np.ufunc) -> np.ndarray:
 def _bounds(
     ops: _Operations, prec: _Precedences, op_release: np.ndarray, n_machines: int
 ) -> _Bounds:
-    """Heads and tails by shortest modes, and the critical-path and machine-load bounds."""
+    """Shortest and longest modes, heads and tails by the shortest, and the critical-path and
+    machine-load bounds."""
     min_dur = _per_op(ops, np.minimum)
     head, tail = _heads_and_tails(prec, op_release, min_dur)
     return _Bounds(
         min_duration=min_dur,
+        max_duration=_per_op(ops, np.maximum),
         head=head,
         tail=tail,
         critical_path_bound=int((head + tail).max()) if len(ops.op_ids) else 0,
@@ -559,7 +565,7 @@ def _machine_load_bound(
 
 def _horizon(
     instance: Instance,
-    ops: _Operations,
+    max_duration: np.ndarray,
     prec: _Precedences,
     setup: np.ndarray,
     unav: _Unavailability,
@@ -568,12 +574,12 @@ def _horizon(
     """The given horizon, else a safe one: after every window and release, all ops in a row."""
     if instance.horizon is not None:
         return int(instance.horizon)
-    n_ops = len(ops.op_ids)
+    n_ops = max_duration.size
     max_setup = int(setup.max()) if setup.size else 0
     latest_window = int(unav.end.max()) if unav.end.size else 0
     latest_release = int(op_release.max()) if op_release.size else 0
     lags = int(np.maximum(prec.succ_lag, 0).sum())
-    serial = int(_per_op(ops, np.maximum).sum() + n_ops * max_setup + lags)
+    serial = int(max_duration.sum() + n_ops * max_setup + lags)
     return max(max(latest_window, latest_release) + serial, 1)
 
 

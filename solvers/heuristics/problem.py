@@ -154,11 +154,10 @@ def _span(c: CompiledInstance) -> int:
     DESIGN section 11 when longer (ops past the horizon are placed and count as violations,
     which guides the search). Without one the derived horizon is no constraint: twice the
     latest of it, the due dates and the deadlines, room for deferral and tight power caps."""
-    max_dur = np.maximum.reduceat(c.mode_duration, c.mode_ptr[:-1]) if c.n_ops else _i64([])
     if not c.horizon_given:  # no further than some optimal schedule needs (`useful_horizon`)
         dates = np.concatenate(([c.horizon], c.job_due, c.job_deadline, c.op_hard_deadline))
         useful = useful_horizon(
-            c.instance, c.op_release, max_dur.astype(I64), c.succ_lag, c.setup, c.unav_end
+            c.instance, c.op_release, c.max_duration, c.succ_lag, c.setup, c.unav_end
         )
         return int(min(2 * dates.max(), max(useful, c.horizon, HORIZON_KEPT)))
     max_setup = int(c.setup.max()) if c.setup.size else 0
@@ -167,7 +166,7 @@ def _span(c: CompiledInstance) -> int:
         int(c.op_release.max()) if c.n_ops else 0,
     )
     lags = int(np.maximum(c.succ_lag, 0).sum())
-    serial = latest + int(max_dur.sum()) + c.n_ops * max_setup + lags
+    serial = latest + int(c.max_duration.sum()) + c.n_ops * max_setup + lags
     return max(c.horizon, serial, 1)
 
 
