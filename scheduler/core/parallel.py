@@ -126,7 +126,7 @@ def run_bounded(
     results: dict[int, R] = {}
     running: dict[Future[R], int] = {}
     position = 0
-    while (position < len(queue) and not (stop and stop.is_set())) or running:
+    while True:
         while (
             position < len(queue)
             and len(running) < max(1, in_flight)
@@ -134,7 +134,7 @@ def run_bounded(
         ):
             running[executor.submit(fn, queue[position])] = position
             position += 1
-        if not running:
+        if not running:  # every item submitted is done, and none is left or a stop came
             break
         done, _ = wait(running, return_when=FIRST_COMPLETED)
         for future in done:
