@@ -7,6 +7,7 @@ import math
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, cast
 
+from scheduler.core.bulk import gc_paused
 from scheduler.core.errors import InstanceError
 from scheduler.core.limits import (
     MAX_AMOUNT,
@@ -19,6 +20,7 @@ from scheduler.core.limits import (
     describe_limit,
     finite_number,
     quote,
+    wanted,
 )
 
 if TYPE_CHECKING:
@@ -26,12 +28,15 @@ if TYPE_CHECKING:
 
 
 def _int(value: Any, where: str, minimum: int | None = 0, maximum: int = MAX_TICKS) -> int:
-    wanted = "an integer" if minimum is None else f"an integer >= {minimum}"
     if type(value) is not int and (isinstance(value, bool) or not isinstance(value, Integral)):
-        raise InstanceError(f"{where}: expected {wanted}, got {quote(value)}")
+        raise InstanceError(
+            f"{where}: expected {wanted('an integer', minimum)}, got {quote(value)}"
+        )
     number = int(value)
     if minimum is not None and number < minimum:
-        raise InstanceError(f"{where}: expected {wanted}, got {quote(number)}")
+        raise InstanceError(
+            f"{where}: expected {wanted('an integer', minimum)}, got {quote(number)}"
+        )
     if number > maximum:
         raise InstanceError(
             f"{where}: {quote(number)} is above the limit {describe_limit(maximum)}"
@@ -43,12 +48,14 @@ def _num(
     value: Any, where: str, minimum: float | None = 0.0, maximum: float = MAX_QUANTITY
 ) -> float:
     """A finite real number in [minimum, maximum] (no minimum when None: in [-max, max])."""
-    wanted = "a finite number" if minimum is None else f"a number >= {minimum:g}"
     if not finite_number(value):
-        raise InstanceError(f"{where}: expected {wanted}, got {quote(value)}")
+        expected = wanted("a number", minimum, "a finite number")
+        raise InstanceError(f"{where}: expected {expected}, got {quote(value)}")
     number = float(value)
     if minimum is not None and number < minimum:
-        raise InstanceError(f"{where}: expected {wanted}, got {number:g}")
+        raise InstanceError(
+            f"{where}: expected {wanted('a number', minimum, 'a finite number')}, got {number:g}"
+        )
     if abs(number) > maximum:
         raise InstanceError(f"{where}: {number:g} is beyond the limit {describe_limit(maximum)}")
     return number
@@ -112,6 +119,7 @@ def job_path(inst: Instance, j: int) -> str:
     return f"jobs[{j}] {quote(inst.jobs[j].id)}"
 
 
+@gc_paused
 def check_instance(inst: Instance) -> None:
     """Raise InstanceError for the first inconsistency found. Messages start with the path of
     the field as in the JSON format: `jobs[0] 'J1', operations[1] 'J1-2', modes[0]: ...`."""

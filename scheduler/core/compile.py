@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from scheduler.core.bulk import gc_paused
 from scheduler.core.errors import InstanceError
 from scheduler.core.limits import HORIZON_KEPT, MAX_PROFILE_STEPS, MAX_TICKS, describe_limit
 from scheduler.core.model import Energy, Instance, Profile
@@ -270,6 +271,7 @@ class _Profiles(NamedTuple):
     carbon_value: np.ndarray
 
 
+@gc_paused
 def compile_instance(instance: Instance) -> CompiledInstance:
     """Build the dense arrays (see the module docstring for the conventions)."""
     machine_ids = [m.id for m in instance.machines]

@@ -64,6 +64,15 @@ def finite_number(value: Any) -> bool:
     )
 
 
+def wanted(kind: str, minimum: float | None, unbounded: str | None = None) -> str:
+    """What a number check wanted, for its message: `kind >= minimum`, or `unbounded` (else
+    `kind`) without a minimum. Built only on failure: reading a large instance checks every
+    field."""
+    if minimum is None:
+        return unbounded or kind
+    return f"{kind} >= {minimum:g}"
+
+
 def describe_limit(limit: float) -> str:
     """A limit as people read it: 2**40 as `2^40`, 1e6 as `1e+06`."""
     if isinstance(limit, int) and limit > 1 and limit & (limit - 1) == 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from scheduler.core.bulk import gc_paused
 from scheduler.core.errors import InstanceError
 from scheduler.core.limits import quote
 from scheduler.core.model import Instance
@@ -31,6 +32,7 @@ def guess_format(path: str | Path) -> str:
     return SUFFIXES[suffix]
 
 
+@gc_paused
 def load(path: str | Path, format: str | None = None) -> Instance:
     """The instance in file `path`, read as `format` (json, jssp, fjsp) or by its suffix."""
     name = format.lower() if format else guess_format(path)

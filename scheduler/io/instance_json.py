@@ -5,6 +5,7 @@ and writing that omits defaults, so user files survive a read/write round trip."
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from scheduler.core.bulk import gc_paused
 from scheduler.core.clock import iso, parse_datetime
 from scheduler.core.errors import InstanceError
 from scheduler.core.limits import MAX_FILE_BYTES, MAX_JSON_DEPTH, quote
@@ -39,17 +41,20 @@ MACHINE_KEYS = ("id", "idle_power_kw", "unavailable")
 RESOURCE_KEYS = ("id", "capacity")
 JOB_KEYS = ("id", "release", "due", "deadline", "weight", "operations")
 OPERATION_KEYS = ("id", "family", "predecessors", "release", "deadline", "modes")
+NO_DEMANDS: MappingProxyType[str, int] = MappingProxyType({})  # shared by modes without any
 MODE_KEYS = ("machine", "duration", "power_kw", "resources")
 ENERGY_KEYS = ("power_cap_kw", "tariff", "carbon_intensity", "carbon_cap_kg")
 PROFILE_KEYS = ("steps", "period")
 
 
 # -- reading -------------------------------------------------------------------------------
+@gc_paused
 def read_json(source: str | Path | Mapping[str, Any] | bytes | IO[str]) -> Instance:
     """An Instance from a path, a JSON text, an open file or an already parsed dict."""
     return instance_from_dict(_parse(source))
 
 
+@gc_paused
 def instance_from_dict(data: Any) -> Instance:
     """An Instance from parsed JSON; InstanceError names the field path of any problem."""
     top = _fields(data, "", TOP_KEYS, ("machines", "jobs"))
@@ -130,7 +135,9 @@ def _parse(source: Any) -> Any:
 
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string, escapes included
-_OPEN, _CLOSE = (np.array([ord(c) for c in pair], dtype=np.uint8) for pair in ("[{", "]}"))
+_DEPTH_STEP = np.zeros(256, dtype=np.int8)  # per byte: +1 opens an array or object, -1 closes
+_DEPTH_STEP[[ord("["), ord("{")]] = 1
+_DEPTH_STEP[[ord("]"), ord("}")]] = -1
 
 
 def _check_nesting(text: str, label: str) -> None:
@@ -142,8 +149,7 @@ def _check_nesting(text: str, label: str) -> None:
             f"{label}: {len(text):,} characters, above the limit {MAX_FILE_BYTES:,}"
         )
     codes = np.frombuffer(_STRING.sub("", text).encode(), dtype=np.uint8)
-    steps = np.isin(codes, _OPEN).astype(np.int64) - np.isin(codes, _CLOSE)
-    deepest = int(np.cumsum(steps).max(initial=0))
+    deepest = int(np.cumsum(_DEPTH_STEP[codes], dtype=np.int64).max(initial=0))
     if deepest > MAX_JSON_DEPTH:
         raise InstanceError(
             f"{label}: arrays and objects nested {deepest} deep, above the limit {MAX_JSON_DEPTH}"
@@ -170,19 +176,27 @@ def _fields(
 ) -> dict[str, Any]:
     """A JSON object with only `allowed` keys and every `required` one; null means absent."""
     place = where or "top level"
-    if type(value) is not dict and not isinstance(value, Mapping):
-        raise InstanceError(f"{place}: expected an object {{...}}, got {show(value)}")
-    for key in value:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1) if len(key) < 100 else []
-            hint = f" (did you mean {quote(close[0])}?)" if close else ""
-            raise InstanceError(
-                f"{place}: unknown key {quote(key)}{hint}; allowed keys: {', '.join(allowed)}"
-            )
+    if type(value) is not dict or not value.keys() <= _key_set(allowed):  # else quick: all known
+        if not isinstance(value, Mapping):
+            raise InstanceError(f"{place}: expected an object {{...}}, got {show(value)}")
+        for key in value:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1) if len(key) < 100 else []
+                hint = f" (did you mean {quote(close[0])}?)" if close else ""
+                raise InstanceError(
+                    f"{place}: unknown key {quote(key)}{hint}; allowed keys: {', '.join(allowed)}"
+                )
     for key in required:
         if value.get(key) is None:
             raise InstanceError(f"{place}: missing required key {quote(key)}")
+    if type(value) is dict and not any(v is None for v in value.values()):
+        return value  # (the readers only read the fields)
     return {k: v for k, v in value.items() if v is not None}
+
+
+@functools.cache
+def _key_set(keys: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(keys)
 
 
 def _item(where: str, key: str, index: int, ident: Any = None) -> str:
@@ -283,7 +297,9 @@ def _mode(value: Any, where: str) -> Mode:
         power_kw=as_num(fields.get("power_kw", 0.0), f"{where}: power_kw"),
         resources=MappingProxyType(
             {r: as_int(q, f"{where}: resources[{quote(r)}]") for r, q in demands.items()}
-        ),
+        )
+        if demands
+        else NO_DEMANDS,
     )
 
 

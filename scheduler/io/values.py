@@ -17,6 +17,7 @@ from scheduler.core.limits import (
     describe_limit,
     finite_number,
     quote,
+    wanted,
 )
 
 
@@ -48,7 +49,6 @@ def show(value: Any) -> str:
 def as_int(value: Any, where: str, minimum: int | None = 0, maximum: int = MAX_TICKS) -> int:
     """An integer of at most `maximum` (an integral float such as 30.0 is accepted; bools are
     not)."""
-    wanted = "an integer" if minimum is None else f"an integer >= {minimum}"
     if type(value) is int:  # the common case, without the slow abstract-class checks
         result = value
     elif isinstance(value, Integral) and not isinstance(value, bool):
@@ -56,9 +56,11 @@ def as_int(value: Any, where: str, minimum: int | None = 0, maximum: int = MAX_T
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         result = int(value)
     else:
-        raise InstanceError(f"{where}: expected {wanted}, got {show(value)}")
+        raise InstanceError(f"{where}: expected {wanted('an integer', minimum)}, got {show(value)}")
     if minimum is not None and result < minimum:
-        raise InstanceError(f"{where}: expected {wanted}, got {quote(result)}")
+        raise InstanceError(
+            f"{where}: expected {wanted('an integer', minimum)}, got {quote(result)}"
+        )
     if result > maximum:
         raise InstanceError(f"{where}: {show(value)} is above the limit {describe_limit(maximum)}")
     return result
@@ -66,11 +68,10 @@ def as_int(value: Any, where: str, minimum: int | None = 0, maximum: int = MAX_T
 
 def as_num(value: Any, where: str, minimum: float | None = 0.0) -> float:
     """A finite number as a float, at least `minimum` unless that is None."""
-    wanted = "a number" if minimum is None else f"a number >= {minimum:g}"
     if not finite_number(value):
-        raise InstanceError(f"{where}: expected {wanted}, got {show(value)}")
+        raise InstanceError(f"{where}: expected {wanted('a number', minimum)}, got {show(value)}")
     if minimum is not None and value < minimum:
-        raise InstanceError(f"{where}: expected {wanted}, got {value}")
+        raise InstanceError(f"{where}: expected {wanted('a number', minimum)}, got {value}")
     return float(value)
 
 
