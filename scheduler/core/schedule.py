@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -88,11 +88,14 @@ class Schedule:
     def makespan(self) -> int:
         return max((a.end for a in self.assignments), default=0)
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row per operation with the contract columns of DESIGN section 5, then, when
-        the instance has a `start`, `start_time` and `end_time` as ISO 8601 text."""
-        import pandas as pd  # loaded when a frame is asked for: it takes a while
+    @property
+    def columns(self) -> list[str]:
+        """The contract columns of DESIGN section 5, then, when the instance has a `start`,
+        `start_time` and `end_time`."""
+        return COLUMNS + (CLOCK_COLUMNS if self.instance.start is not None else [])
 
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per operation, keyed by `columns`; the clock times as ISO 8601 text."""
         start, unit = self.instance.start, self.instance.time_unit_minutes
         rows = []
         for a in self.assignments:
@@ -113,5 +116,10 @@ class Schedule:
             if start is not None:
                 rows[-1]["start_time"] = iso(to_datetime(start, unit, a.start))
                 rows[-1]["end_time"] = iso(to_datetime(start, unit, a.end))
-        extra = CLOCK_COLUMNS if start is not None else []
-        return pd.DataFrame(rows, columns=COLUMNS + extra)
+        return rows
+
+    def to_frame(self) -> pd.DataFrame:
+        """`rows` as a frame with the `columns`."""
+        import pandas as pd  # loaded when a frame is asked for: it takes a while
+
+        return pd.DataFrame(self.rows(), columns=self.columns)

@@ -3,6 +3,7 @@ traceback, atomic outputs, option parsing and the progress line; one real `pytho
 
 from __future__ import annotations
 
+import csv
 import importlib
 import json
 import re
@@ -223,7 +224,11 @@ def test_a_failing_write_leaves_the_existing_outputs_intact(
         Path(target).write_bytes(b"half a file")
         raise OSError(28, "No space left on device", str(target))
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", broken_disk)
+    def broken_rows(self: csv.DictWriter[str], rows: object) -> None:
+        self.writer.writerow(["half a file"])
+        raise OSError(28, "No space left on device", "the temporary file")
+
+    monkeypatch.setattr(csv.DictWriter, "writerows", broken_rows)
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", broken_disk)
     instance = _write_json(tmp_path / "tiny.json", _tiny())
     for flag, name in (("--out", "s.csv"), ("--gantt", "g.png")):

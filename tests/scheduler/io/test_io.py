@@ -303,6 +303,28 @@ def test_schedule_csv_round_trip_has_the_contract_columns(tmp_path: Path) -> Non
     assert read_schedule_csv(schedule.instance, path) == schedule
 
 
+@pytest.mark.parametrize("clock", [False, True])
+def test_schedule_csv_is_what_pandas_writes_for_awkward_ids(tmp_path: Path, clock: bool) -> None:
+    """The csv-module writer matches the frame's `to_csv` byte for byte: ids needing quotes,
+    floats, clock columns."""
+    data = design_example()
+    if clock:
+        data["start"] = "2026-11-30T06:00:00"
+    text = json.dumps(data).replace('"J1-1"', '"J1, \\"first\\""').replace('"M1"', '"M 1;x"')
+    inst = read_json(text)
+    schedule = Schedule(
+        inst,
+        (
+            Assignment("J1", 'J1, "first"', "M 1;x", 0, 400, 430),
+            Assignment("J1", "J1-2", "M2", 0, 440, 460),
+        ),
+    )
+    assert (inst.start is not None) == clock
+    path = write_schedule_csv(schedule, tmp_path / "schedule.csv")
+    assert path.read_bytes() == schedule.to_frame().to_csv(index=False).encode()
+    assert read_schedule_csv(inst, path) == schedule
+
+
 def test_schedule_csv_read_ignores_derived_and_extra_columns(tmp_path: Path) -> None:
     path = tmp_path / "edited.csv"
     path.write_text(
