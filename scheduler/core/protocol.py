@@ -95,7 +95,9 @@ class SolveConfig:
 class Solver(Protocol):
     """A solver: `solve` reads only the compiled arrays and returns a Result whose schedule
     passes `scheduler.validate`. `capabilities` says what it models; the facade refuses the
-    rest before calling `solve` (`check_supported`)."""
+    rest before calling `solve` (`check_supported`). A solver may also have a `warm_up()`
+    that waits for what its first solve in a process loads (the heuristic's Numba kernels):
+    the benchmark runner calls it before timing (`warm_up_solver`)."""
 
     name: str
     capabilities: Capabilities
@@ -138,3 +140,11 @@ def check_supported(solver: Solver, compiled: CompiledInstance, config: SolveCon
         )
     if caps.check is not None:
         caps.check(compiled, config.options)
+
+
+def warm_up_solver(solver: Solver) -> None:
+    """Wait for what `solver`'s first solve in this process would load, when it says (its
+    `warm_up` method); nothing otherwise."""
+    hook = getattr(solver, "warm_up", None)
+    if callable(hook):
+        hook()

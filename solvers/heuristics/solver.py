@@ -589,6 +589,10 @@ class HeuristicSolver:
         self._carry: _Carry | None = None
         self._wheels: _Wheels | None = None
 
+    def warm_up(self) -> None:
+        """Wait for the Numba kernels (loaded from the cache, or compiled after an install)."""
+        kernels_ready(None)
+
     def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
         """Best rule schedule improved by local search until the time limit (see the module).
         The clock starts here: a first call that compiles the kernels eats into the limit."""

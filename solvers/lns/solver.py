@@ -72,6 +72,10 @@ class LnsSolver:
         options=OPTIONS,
     )
 
+    def warm_up(self) -> None:
+        """Wait for the heuristic's kernels, which give the schedule lns starts from."""
+        kernels_ready(None)
+
     def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
         """Improve a start schedule part by part until the time limit (see the module)."""
         check_supported(self, compiled, config)

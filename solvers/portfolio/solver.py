@@ -54,7 +54,13 @@ from dataclasses import dataclass, field, replace
 from scheduler.core.bounds import level_bounds
 from scheduler.core.compile import CompiledInstance
 from scheduler.core.errors import UnsupportedFeatureError
-from scheduler.core.protocol import Capabilities, SolveConfig, Solver, check_supported
+from scheduler.core.protocol import (
+    Capabilities,
+    SolveConfig,
+    Solver,
+    check_supported,
+    warm_up_solver,
+)
 from scheduler.core.result import Progress, Result, Status, close_trajectory
 from scheduler.core.terms import TERMS
 from solvers.cpsat import CpSatSolver, ListScheduleSolver
@@ -183,6 +189,12 @@ class AutoSolver:
 
     def __init__(self) -> None:
         self.parts: list[Solver] = [HeuristicSolver(), CpSatSolver()]
+
+    def warm_up(self) -> None:
+        """Warm up every part (the heuristic's kernels: CP-SAT takes the first turns without
+        them, so a warm-up solve alone can end before they are in)."""
+        for part in self.parts:
+            warm_up_solver(part)
 
     def solve(self, compiled: CompiledInstance, config: SolveConfig) -> Result:
         """Run the parts in turns (see the module docstring) and return the best of them."""

@@ -295,14 +295,19 @@ def test_the_warm_up_solves_again_until_the_solver_gives_a_schedule(
 
     def solve(instance: object, **kwargs: object) -> Result:
         calls.append(kwargs["time_limit"])  # type: ignore[arg-type]
-        schedule = object() if len(calls) == 3 else None
+        schedule = object() if len(calls) == 4 else None  # the third solve, after the hook
         return Result("feasible" if schedule else "unknown", "fake", schedule)  # type: ignore[arg-type]
 
+    class Fake:
+        def warm_up(self) -> None:  # the solver's own hook goes first
+            calls.append(-1.0)
+
     monkeypatch.setattr(runner, "solve", solve)
+    monkeypatch.setattr(runner, "get_solver", lambda name: Fake())
     monkeypatch.setattr(runner, "_WARMED", set())
     spec = runner.RunSpec(None, "fake", 0, 1.0, 1)  # type: ignore[arg-type]
-    assert runner.warm_up(spec) >= 0 and calls == [0.5, 0.5, 0.5]
-    assert runner.warm_up(spec) == 0.0 and len(calls) == 3  # once per process and setting
+    assert runner.warm_up(spec) >= 0 and calls == [-1.0, 0.5, 0.5, 0.5]
+    assert runner.warm_up(spec) == 0.0 and len(calls) == 4  # once per process and setting
 
     def failing(instance: object, **kwargs: object) -> Result:
         calls.append(0.0)
@@ -311,4 +316,4 @@ def test_the_warm_up_solves_again_until_the_solver_gives_a_schedule(
     monkeypatch.setattr(runner, "solve", failing)
     monkeypatch.setattr(runner, "_WARMED", set())
     runner.warm_up(spec)
-    assert len(calls) == 4
+    assert len(calls) == 6
