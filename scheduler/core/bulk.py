@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import threading
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -14,18 +15,43 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+class _Pause:
+    """The pauses in progress across threads: the first to start records whether the
+    collector was on and pauses it, the last to end resumes it then (a pause started while
+    another runs, e.g. the kernels' warm-up compiling beside the command line's read, must
+    neither resume it early nor leave it off)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.depth = 0
+        self.resume = False
+
+    def enter(self) -> None:
+        with self.lock:
+            if self.depth == 0:
+                self.resume = gc.isenabled()
+                gc.disable()
+            self.depth += 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self.depth -= 1
+            if self.depth == 0 and self.resume:
+                gc.enable()
+
+
+_PAUSE = _Pause()
+
+
 def gc_paused(func: Callable[P, R]) -> Callable[P, R]:
-    """`func` with the collector paused while it runs (left as it was found: a nested or
-    concurrent call that found it paused does not resume it)."""
+    """`func` with the collector paused while it runs (left off if it was off before)."""
 
     @functools.wraps(func)
     def paused(*args: P.args, **kwargs: P.kwargs) -> R:
-        was_on = gc.isenabled()
-        gc.disable()
+        _PAUSE.enter()
         try:
             return func(*args, **kwargs)
         finally:
-            if was_on:
-                gc.enable()
+            _PAUSE.leave()
 
     return paused

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,6 +38,36 @@ def test_a_collector_paused_by_the_caller_stays_paused() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_overlapping_pauses_in_two_threads_resume_the_collector_once_both_end() -> None:
+    """A read in one thread and a compile in another (the command line's read beside the
+    kernels' warm-up): the collector stays off until the last pause ends, then is back on
+    (each pause resuming what it found resumed it inside the other's)."""
+    inside, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    @gc_paused
+    def long_pause() -> None:
+        inside.set()
+        release.wait(10)
+
+    def other() -> None:
+        long_pause()
+        done.set()
+
+    seen: list[bool] = []
+
+    @gc_paused
+    def outlasting() -> None:  # starts inside the other thread's pause and ends after it
+        release.set()
+        thread.join(10)
+        seen.append(gc.isenabled())
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    assert inside.wait(10)
+    outlasting()
+    assert done.is_set() and seen == [False] and gc.isenabled()
 
 
 class _Watched(dict[str, Any]):
