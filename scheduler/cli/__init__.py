@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import os
 import sys
 import threading
@@ -61,13 +62,16 @@ def leave(code: int) -> NoReturn:
     kernels (0.6-0.8 s after a solve of a 20,000-operation plant, measured, past the time
     limit the command promised) and waits for a daemon thread at work (the kernels compiling
     on the first run after an install) to let go of the GIL (0.5-0.7 s). The usual exit
-    while another non-daemon thread runs, which it waits for."""
+    while another non-daemon thread runs, which it waits for, or under a profiler or tracer
+    (`python -m cProfile`), which writes its output after the script returns."""
     main = threading.main_thread()
-    if any(t is not main and not t.daemon and t.is_alive() for t in threading.enumerate()):
+    others = any(t is not main and not t.daemon and t.is_alive() for t in threading.enumerate())
+    if others or sys.getprofile() is not None or sys.gettrace() is not None:
         raise SystemExit(code)
     atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # closed pipe or none
+            stream.flush()
     os._exit(code)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 
 import pytest
@@ -23,6 +24,7 @@ def test_a_busy_daemon_thread_does_not_hold_up_the_exit(monkeypatch: pytest.Monk
         raise _Ended(code)
 
     ran: list[str] = []
+    _untraced(monkeypatch)
     monkeypatch.setattr(os, "_exit", ended)
     monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: ran.append("handlers"))
     release = threading.Event()
@@ -44,6 +46,7 @@ def test_without_other_threads_the_process_ends_at_once(monkeypatch: pytest.Monk
         raise _Ended(code)
 
     ran: list[str] = []
+    _untraced(monkeypatch)
     monkeypatch.setattr(os, "_exit", ended)
     monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: ran.append("handlers"))
     monkeypatch.setattr(threading, "enumerate", lambda: [threading.main_thread()])
@@ -64,3 +67,18 @@ def test_a_working_non_daemon_thread_gets_the_usual_exit(monkeypatch: pytest.Mon
         release.set()
         worker.join()
     assert exit_.value.code == 4
+
+
+def test_under_a_profiler_the_exit_is_the_usual_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`python -m cProfile` writes its output after the script returns: no os._exit then."""
+    monkeypatch.setattr(threading, "enumerate", lambda: [threading.main_thread()])
+    monkeypatch.setattr(sys, "getprofile", lambda: object())
+    with pytest.raises(SystemExit) as exit_:
+        leave(0)
+    assert exit_.value.code == 0
+
+
+def _untraced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As outside a debugger or coverage run, whose tracer would choose the usual exit."""
+    monkeypatch.setattr(sys, "getprofile", lambda: None)
+    monkeypatch.setattr(sys, "gettrace", lambda: None)
