@@ -317,3 +317,10 @@ def test_the_warm_up_solves_again_until_the_solver_gives_a_schedule(
     monkeypatch.setattr(runner, "_WARMED", set())
     runner.warm_up(spec)
     assert len(calls) == 6
+
+    def unknown(name: str) -> object:  # a plug-in that fails to load: its timed run says so
+        raise RuntimeError("cannot import")
+
+    monkeypatch.setattr(runner, "get_solver", unknown)
+    monkeypatch.setattr(runner, "_WARMED", set())
+    assert runner.warm_up(spec) >= 0 and len(calls) == 6
