@@ -70,7 +70,7 @@ def wanted(kind: str, minimum: float | None, unbounded: str | None = None) -> st
     field."""
     if minimum is None:
         return unbounded or kind
-    return f"{kind} >= {minimum:g}"
+    return f"{kind} >= {minimum}" if isinstance(minimum, int) else f"{kind} >= {minimum:g}"
 
 
 def describe_limit(limit: float) -> str:

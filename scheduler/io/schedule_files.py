@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ def write_schedule_csv(schedule: Schedule, path: str | Path) -> Path:
 
     def write(temp: Path) -> None:
         with open(temp, "w", newline="", encoding="utf-8") as out:
-            writer = csv.DictWriter(out, schedule.columns, lineterminator="\n")
+            writer = csv.DictWriter(out, schedule.columns, lineterminator=os.linesep)
             writer.writeheader()
             writer.writerows(rows)
 
