@@ -190,12 +190,13 @@ def _fields(
         if value.get(key) is None:
             raise InstanceError(f"{place}: missing required key {quote(key)}")
     if type(value) is dict and not any(v is None for v in value.values()):
-        return value  # (the readers only read the fields)
+        return value  # the caller's own dict: the readers must only read the fields
     return {k: v for k, v in value.items() if v is not None}
 
 
 @functools.cache
 def _key_set(keys: tuple[str, ...]) -> frozenset[str]:
+    """The allowed keys as a set, made once per tuple."""
     return frozenset(keys)
 
 
