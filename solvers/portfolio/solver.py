@@ -83,11 +83,15 @@ STALL = 5.0  # the heuristic, before CP-SAT, hands over once it has gone this ma
 # (12 s at a 60 s limit) while CP-SAT would prove the schedule optimal in 0.1-0.2 s (la02-la04)
 REL_TOL = 1e-9  # level values closer than this (relative) count as equal
 KERNELS_NOTE = "CP-SAT started while the heuristic's kernels loaded"
+KERNELS_FIRST_OPS = 1000  # from this size the list schedule, then a wait for the kernels (as
+# `_loaded`), come before CP-SAT stands in for them: its model building and search took the
+# interpreter and the cores from their loading (4.3 s instead of 1.5-1.8 s on a
+# 2,000-operation FJSP), and its first schedule there was the list schedule's
 LOAD_WAIT_S = 2.0  # the kernels load from Numba's cache within this (0.5-1.8 s measured); past
 # it (or PATIENCE_SHARE of the limit, if less) they are compiling (minutes, the first run after
 # an install), and where CP-SAT is no part its list schedule stands in, once (0.6-8 s on the
 # 20,000-operation plant), until they are ready
-LIST_NOTE = "the list schedule stood in while the heuristic's kernels compiled"
+LIST_NOTE = "the list schedule stood in while the heuristic's kernels loaded"
 BOUNDS_HELP = "dict {term: max value}: only schedules with every such term <= its bound"
 
 
@@ -230,23 +234,15 @@ class AutoSolver:
             turn += 1
             until = None
             other = parts[turn % len(parts)]
-            if (  # CP-SAT while the kernels load (lns starts from the heuristic: it waits too)
-                part.name == HeuristicSolver.name
-                and other.name == CpSatSolver.name
-                and not ready_event().is_set()
-            ):
-                part, until = other, ready_event()
+            stand_in = None
+            if part.name == HeuristicSolver.name and not ready_event().is_set():
+                stand_in = _stand_in(run, compiled, other, stood_in, base)
+            if stand_in is not None:  # it holds the turn until the kernels are in
+                stood_in = stood_in or stand_in.name == ListScheduleSolver.name
+                part, until = stand_in, ready_event()
                 turn -= 1
-                if KERNELS_NOTE not in run.notes:
+                if stand_in.name == CpSatSolver.name and KERNELS_NOTE not in run.notes:
                     run.notes.append(KERNELS_NOTE)
-            elif (  # the other part is not CP-SAT: its list schedule while the kernels compile
-                part.name == HeuristicSolver.name
-                and not stood_in
-                and not _loaded(run, base)
-                and not run.over()
-            ):
-                part, until, stood_in = ListScheduleSolver(), ready_event(), True
-                turn -= 1
             before = run.best
             turns[part.name] = turns.get(part.name, -1) + 1
             part_config = replace(
@@ -307,6 +303,24 @@ class AutoSolver:
             if len(parts) == 1 and run.best is before and until is None:
                 break  # the one part left has nothing more to give
         return _result(run)
+
+
+def _stand_in(
+    run: _Portfolio, compiled: CompiledInstance, other: Solver, stood_in: bool, patience: float
+) -> Solver | None:
+    """Who takes the heuristic's turn while its kernels load, if anyone. With CP-SAT as the
+    other part: CP-SAT on small instances; on large ones (KERNELS_FIRST_OPS) the list
+    schedule first, then CP-SAT only if the kernels are not in within `_loaded`. Otherwise
+    the list schedule, once, if they are not in within `_loaded` (they are compiling)."""
+    if other.name == CpSatSolver.name:
+        if compiled.n_ops < KERNELS_FIRST_OPS:
+            return other
+        if not stood_in:
+            return ListScheduleSolver()
+        return None if _loaded(run, patience) else other
+    if stood_in or _loaded(run, patience) or run.over():
+        return None
+    return ListScheduleSolver()
 
 
 def _loaded(run: _Portfolio, patience: float) -> bool:
