@@ -23,9 +23,7 @@ def _fits(value: float | np.ndarray, cap: float) -> bool | np.ndarray:
 def power_reason(c: CompiledInstance) -> str | None:
     """An operation whose every mode (of at least one tick) draws more than the highest
     power cap of the profile, as `scheduler.report.explain` words it; None otherwise."""
-    if c.power_cap_start.size == 0:
-        return None
-    if c.n_ops == 0:
+    if c.power_cap_start.size == 0 or c.n_ops == 0:
         return None
     highest = float(c.power_cap_value.max())
     over = (c.mode_duration > 0) & ~_fits(c.mode_power, highest)  # every op has a mode
