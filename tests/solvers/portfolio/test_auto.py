@@ -347,6 +347,7 @@ def test_on_large_instances_the_list_schedule_and_a_wait_come_before_cpsat(
     compiled = scheduler.compile_instance(load(INSTANCES / "jssp" / "ft06.txt"))
     result = AutoSolver().solve(compiled, SolveConfig(time_limit=3, workers=1))
     assert result.schedule is not None
+    assert scheduler.validate(compiled.instance, result.schedule) == []
     assert portfolio_solver.LIST_NOTE in result.message
     assert (portfolio_solver.KERNELS_NOTE in result.message) is compiling
 
