@@ -9,7 +9,8 @@ so the decodes fix modes that trade one for the other: first a quick greedy assi
 (`balanced_modes`: every op in its least-energy mode, then ops moved off machines loaded past
 a target to the alternative that costs least extra energy per tick relieved), then the modes
 of the load relaxation with its energy row (`scheduler.core.relaxation`, a linear program),
-which are better but take about 1 s to solve on 20,000 operations."""
+which are better but take about 1 s to solve on 20,000 operations. Below FREE_CAP_OPS
+operations, where a decode costs milliseconds, the machine selection also runs free."""
 
 from __future__ import annotations
 
@@ -42,6 +43,10 @@ FREE_TAIL = 0.15  # under a cap, ops ready in this last share of the horizon cho
 # machine by earliest finish: the cap no longer binds there, and fixed modes leave machines
 # idle (on the capped plants, seeds 1-3, the mean of 4 random-tie decodes was 0.5-2.5 %
 # shorter than with modes fixed to the end; tails of 0.05-0.2 tried)
+FREE_CAP_OPS = 3000  # under a cap, smaller instances also decode with the machine selection
+# free (earliest finish): one such decode of the 1,000-operation capped plant ends at 1,439-1,460
+# against 1,561-1,658 for the fixed modes, at 2,000 operations 2,606 against 2,688; at 5,000
+# it is worse (5,983 against 5,909) and at 20,000 worse and 2-5 times slower (seeds 41; 31)
 NO_END = 2**62  # a ready time no op reaches: no free tail
 U64 = np.uint64
 
@@ -125,16 +130,18 @@ def variants(
     """The decodes of one round: the machine selections (earliest finish or the asked one;
     with a power cap, the greedy energy-balanced assignments, then, given the compiled
     instance `c`, the relaxation's, solved by `deadline`; each computed when first needed so
-    the first schedule comes sooner, and kept in `sets` for the other workers) under each
-    family-stay bias; after the first round the caller repeats them with random ties."""
+    the first schedule comes sooner, and kept in `sets` for the other workers; and under a
+    cap below FREE_CAP_OPS operations the free selection too) under each family-stay bias;
+    after the first round the caller repeats them with random ties."""
     cap = float(p.cap_tick.min()) if p.has_cap else 0.0
+    free = np.full(p.n_ops, -1, dtype=np.int64)
+    selection = "earliest finish" if not least_energy else "least energy"
     if cap <= 0:
-        free = np.full(p.n_ops, -1, dtype=np.int64)
-        label = "earliest finish" if not least_energy else "least energy"
         for stay in STAYS:
-            yield Variant(free, least_energy, stay, f"batching, {label}, stay {stay:g}")
+            yield Variant(free, least_energy, stay, f"batching, {selection}, stay {stay:g}")
         return
-    # free selection is slow under a cap (every commit moves many placements)
+    # free selection is slow under a cap (every commit moves many placements): on large
+    # instances the modes are fixed beforehand (FREE_CAP_OPS)
     least = np.minimum.reduceat(p.mode_kwh, p.mode_ptr[:-1]).sum()
     bound = least / (cap * p.hours_per_tick)  # the plain energy bound, in ticks
     sets = ModeSets() if sets is None else sets
@@ -154,6 +161,8 @@ def variants(
             if mode is not None:
                 label = f"batching, {name}, free tail {FREE_TAIL:g}, stay {stay:g}"
                 yield Variant(mode, False, stay, label, FREE_TAIL)
+        if p.n_ops < FREE_CAP_OPS:
+            yield Variant(free, least_energy, stay, f"batching, {selection}, stay {stay:g}")
 
 
 def run_variant(

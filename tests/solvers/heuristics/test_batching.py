@@ -1,7 +1,8 @@
 """The setup-aware batching decoder and its variants: every schedule it calls feasible passes
 the validator, on random instances with setups, windows, releases, deadlines, resources and
 power caps, with and without squeaky-wheel priorities and free tails; energy-balanced modes
-respect the load target where they can; the squeaky wheel blames the jobs its objective does
+respect the load target where they can; small capped instances also decode with free
+machine selection; the squeaky wheel blames the jobs its objective does
 and moves them forward; a free tail lets an op leave its fixed machine."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import dataclasses
 import time
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import instances, zero_some_modes
@@ -22,9 +24,11 @@ from scheduler.core.schedule import Schedule
 from scheduler.core.validate import validate
 from solvers.heuristics.problem import FAILED, NO_DEADLINE, make_problem, make_workspace
 from solvers.heuristics.regroup import (
+    FREE_CAP_OPS,
     NOISE,
     SQUEAK_DECAY,
     SQUEAK_STEP,
+    STAYS,
     Variant,
     balanced_modes,
     relaxation_modes,
@@ -175,6 +179,42 @@ def test_relaxation_modes_are_modes_of_their_operations(
     assert mode is not None
     assert np.all((c.mode_ptr[:-1] <= mode) & (mode < c.mode_ptr[1:]))
     assert relaxation_modes(c, share, time.perf_counter() - 1) is None  # past its deadline
+
+
+def _capped_pair() -> Instance:
+    """J0 (A 20 at 10 kW, or B 15 at 30 kW) and J1 (A or B, 10 at 10 kW) under a 35 kW cap,
+    which J0 on B and J1 together would pass."""
+    jobs = (
+        Job(
+            "J0", (Operation("J0-0", (Mode("A", 20, power_kw=10.0), Mode("B", 15, power_kw=30.0))),)
+        ),
+        Job(
+            "J1", (Operation("J1-0", (Mode("A", 10, power_kw=10.0), Mode("B", 10, power_kw=10.0))),)
+        ),
+    )
+    machines = (Machine("A"), Machine("B"))
+    energy = dataclasses.replace(Instance(machines, jobs).energy, power_cap_kw=35.0)
+    return Instance(machines, jobs, energy=energy)
+
+
+def test_small_capped_instances_also_decode_with_free_machine_selection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under a cap the modes are fixed beforehand, and below FREE_CAP_OPS operations each
+    round also decodes with the machine chosen by earliest finish; that decode is valid."""
+    inst = _capped_pair()
+    c = compile_instance(inst)
+    p = make_problem(c, Objective.parse("makespan"))
+    w = make_workspace(p)
+    assert p.n_ops < FREE_CAP_OPS
+    free = [v for v in variants(p, least_energy=False, c=c) if (v.assign < 0).all()]
+    assert p.has_cap and any((v.assign >= 0).any() for v in variants(p, False, c=c))
+    assert [v.label for v in free] == [f"batching, earliest finish, stay {s:g}" for s in STAYS]
+    for v in free:
+        assert run_variant(p, w, v, 0.0, rng_for(0), NO_DEADLINE) == 0
+        assert validate(inst, Schedule.from_arrays(c, w.mode.copy(), w.start.copy())) == []
+    monkeypatch.setattr("solvers.heuristics.regroup.FREE_CAP_OPS", p.n_ops)
+    assert all((v.assign >= 0).any() for v in variants(p, least_energy=False, c=c))
 
 
 def test_the_best_variant_is_found_by_its_whole_label() -> None:
