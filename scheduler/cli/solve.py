@@ -108,6 +108,7 @@ def run_solve(args: argparse.Namespace) -> int:
     if args.warm_start or args.solver in USES_HEURISTIC:
         start_warmup()  # the heuristic's kernels load while the instance is read and compiled
     instance = read_instance_arg(args.instance, args.format, args.plant_id)
+    read_s = time.perf_counter() - args.started
 
     reserve = WRITE_S_PER_OP * len(instance.operations)  # for the CSV, summary and report
     late = _too_late(args, len(instance.operations), reserve)
@@ -115,6 +116,10 @@ def run_solve(args: argparse.Namespace) -> int:
         result = Result("unknown", args.solver, message=late)
     else:
         result = _solve(args, instance, objective, options, reserve)
+        if result.status == "unknown" and result.schedule is None and args.time_limit:
+            result.message = "; ".join(
+                m for m in (result.message, _time_used(read_s, args.time_limit)) if m
+            )
     if result.status == "infeasible" and _capped(instance):
         reasons = [
             r for r in explain_caps(instance, args) if r[len("why: ") :] not in result.message
@@ -128,6 +133,14 @@ def run_solve(args: argparse.Namespace) -> int:
     if result.status == "infeasible":
         return EXIT_INFEASIBLE
     return EXIT_SOLVED if result.schedule is not None else EXIT_NO_SCHEDULE
+
+
+def _time_used(read_s: float, time_limit: float) -> str:
+    """Why a solve may have found no schedule: how much of the limit went before it."""
+    return (
+        f"starting and reading the instance took {read_s:.1f} s of the {time_limit:g} s time "
+        "limit; a longer --time-limit may find a schedule"
+    )
 
 
 def _too_late(args: argparse.Namespace, n_ops: int, reserve: float) -> str | None:

@@ -189,6 +189,23 @@ def test_no_schedule_in_time_exits_4(
     assert main(["solve", str(instance), "--solver", "out-of-time", "--no-warm-start"]) == 4
     shown = capsys.readouterr().out
     assert "status     no schedule found in" in shown and "time limit reached" in shown
+    assert "a longer --time-limit" not in shown  # no limit was given
+    argv = [
+        "solve",
+        str(instance),
+        "--solver",
+        "out-of-time",
+        "--no-warm-start",
+        "--time-limit",
+        "5",
+    ]
+    assert main(argv) == 4
+    shown = capsys.readouterr().out
+    assert re.search(
+        r"time limit reached; starting and reading the instance took \d+\.\d s "
+        r"of the 5 s time limit; a longer --time-limit may find a schedule",
+        shown,
+    )
 
 
 def test_no_solve_starts_when_reading_took_the_time_limit(
