@@ -134,17 +134,31 @@ def variants(
     cap below FREE_CAP_OPS operations the free selection too) under each family-stay bias;
     after the first round the caller repeats them with random ties."""
     cap = float(p.cap_tick.min()) if p.has_cap else 0.0
-    free = np.full(p.n_ops, -1, dtype=np.int64)
-    selection = "earliest finish" if not least_energy else "least energy"
-    if cap <= 0:
-        for stay in STAYS:
-            yield Variant(free, least_energy, stay, f"batching, {selection}, stay {stay:g}")
-        return
+    makers = _mode_makers(p, cap, c, deadline) if cap > 0 else {}
     # free selection is slow under a cap (every commit moves many placements): on large
     # instances the modes are fixed beforehand (FREE_CAP_OPS)
+    free_too = cap <= 0 or p.n_ops < FREE_CAP_OPS
+    free = np.full(p.n_ops, -1, dtype=np.int64)
+    selection = "earliest finish" if not least_energy else "least energy"
+    sets = ModeSets() if sets is None else sets
+    for stay in STAYS:
+        for name, make in makers.items():
+            mode = sets.get(name, make)
+            if mode is not None:
+                label = f"batching, {name}, free tail {FREE_TAIL:g}, stay {stay:g}"
+                yield Variant(mode, False, stay, label, FREE_TAIL)
+        if free_too:
+            yield Variant(free, least_energy, stay, f"batching, {selection}, stay {stay:g}")
+
+
+def _mode_makers(
+    p: Problem, cap: float, c: CompiledInstance | None, deadline: float
+) -> dict[str, Callable[[], np.ndarray | None]]:
+    """Under a power cap whose least value is `cap` (kW), the fixed-mode assignments by name,
+    each made when first asked: the greedy energy-balanced ones, then (given `c`) the
+    relaxation's."""
     least = np.minimum.reduceat(p.mode_kwh, p.mode_ptr[:-1]).sum()
     bound = least / (cap * p.hours_per_tick)  # the plain energy bound, in ticks
-    sets = ModeSets() if sets is None else sets
     makers: dict[str, Callable[[], np.ndarray | None]] = {
         f"energy-balanced modes at {s:g}": partial(balanced_modes, p, s * bound) for s in TARGETS
     }
@@ -155,14 +169,7 @@ def variants(
                 for s in LP_SHARES
             }
         )
-    for stay in STAYS:
-        for name, make in makers.items():
-            mode = sets.get(name, make)
-            if mode is not None:
-                label = f"batching, {name}, free tail {FREE_TAIL:g}, stay {stay:g}"
-                yield Variant(mode, False, stay, label, FREE_TAIL)
-        if p.n_ops < FREE_CAP_OPS:
-            yield Variant(free, least_energy, stay, f"batching, {selection}, stay {stay:g}")
+    return makers
 
 
 def run_variant(
