@@ -75,6 +75,8 @@ BOUND_REL_TOL = 1e-9  # a level within this (relative) of its lower bound meets 
 TABU_STALL = (500, 5)  # tabu iterations without a new best before a restart: a + b x ops
 REGROUP_MOVES = 20  # batching decodes per run of the setup-aware search without a time limit
 SQUEAK_SHARE = 0.3  # of the time limit, squeaky-wheel batching before the tabu search on plants
+TABU_PATIENCE = 0.1  # of the time left, the tabu search under deadlines may go without a gain
+# before the annealing takes over
 
 
 @dataclass
@@ -297,19 +299,28 @@ def _feasible(run: _Run) -> bool:
 
 
 def _search(run: _Run, opts: HeuristicOptions, seed: int, worker: int) -> int:
-    """One local search from the best start (tabu search where it applies, else annealing);
-    returns the moves it evaluated."""
+    """One local search from the best start (tabu search where it applies, else annealing, or
+    on large plants the batching search; under deadlines the tabu search until it stalls,
+    then the other); returns the moves it evaluated."""
     p = run.p
-    best = run.best
-    assert best is not None
     batching = applies(p) and len(opts.rules) == len(RULES)
+    moves = 0
     if _tabu_applies(run):
-        moves = 0
         if batching and worker not in run.resume:  # a better start for it first
             moves = _regroup(run, opts, seed, worker, run.kernel_deadline(SQUEAK_SHARE))
-        return moves + _tabu(run, opts, seed, worker)
+        if not p.has_deadlines:
+            return moves + _tabu(run, opts, seed, worker)
+        # it keeps deadlines by refusing the orders that break one, so where they bind it
+        # may not get past its start, which the annealing's penalty crosses: it hands over
+        # once it goes TABU_PATIENCE of the time left without a gain
+        left = None if run.deadline is None else run.deadline - time.perf_counter()
+        moves += _tabu(run, opts, seed, worker, None if left is None else TABU_PATIENCE * left)
+        if run.finished():
+            return moves
     if batching:
-        return _regroup(run, opts, seed, worker, run.kernel_deadline())
+        return moves + _regroup(run, opts, seed, worker, run.kernel_deadline())
+    best = run.best
+    assert best is not None
     w = make_workspace(p)
     st = make_state(p, run.levels, run.caps, best.seq, best.assign, best.defer, seed)
     if start_search(p, w, st, LS_SCHEME, best.least_energy) == FAILED:
@@ -321,7 +332,7 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int, worker: int) -> int:
         return False
 
     _anneal(run, p, w, st, best.least_energy, _move_budget(run, opts), makespan_first, 64, offer)
-    return int(st.counters[1])
+    return moves + int(st.counters[1])
 
 
 def _anneal(
@@ -437,22 +448,28 @@ def _move_budget(run: _Run, opts: HeuristicOptions) -> int | None:
 def _tabu_applies(run: _Run) -> bool:
     """Tabu search needs a schedule fixed by modes and machine orders (no windows, resources
     or power cap; setups are fine) and the makespan alone to minimise, with no other limit a
-    shorter makespan could break (deadlines, carbon cap, bounds on other terms)."""
+    shorter makespan could break (carbon cap, bounds on other terms); deadlines it keeps, from
+    a best schedule that meets them."""
     p = run.p
     makespan_only = run.levels.shape[0] == 1 and not run.levels[0, 1:].any()
     disjunctive = not (p.unav_ptr[-1] > 0 or p.n_res > 0 or p.has_cap)
+    best = run.best
     return (
         disjunctive
         and makespan_only
-        and not p.has_deadlines
+        and not (p.has_deadlines and (best is None or best.viol > 0))
         and np.isnan(p.carbon_cap)
         and bool(np.isinf(run.caps[1:]).all())
     )
 
 
-def _tabu(run: _Run, opts: HeuristicOptions, seed: int, worker: int) -> int:
+def _tabu(
+    run: _Run, opts: HeuristicOptions, seed: int, worker: int, patience: float | None = None
+) -> int:
     """One tabu search from the best start, or the worker's search of the last solve going
-    on when that one's best is still the best; returns the moves it evaluated."""
+    on when that one's best is still the best, until the solve is over or (given `patience`)
+    it has gone that many seconds without a better schedule; returns the moves it
+    evaluated."""
     p = run.p
     best = run.best
     assert best is not None
@@ -467,10 +484,12 @@ def _tabu(run: _Run, opts: HeuristicOptions, seed: int, worker: int) -> int:
     stall = TABU_STALL[0] + TABU_STALL[1] * p.n_ops
     chunk = 64
     before = int(st.counters[1])  # moves of the solve it goes on from
+    gained = time.perf_counter()
     while (
         not run.finished()
         and not st.counters[3]  # no move left (see tabu.OPTIMAL and tabu.STUCK)
         and (budget is None or st.counters[1] - before < budget)
+        and (patience is None or time.perf_counter() - gained < patience)
     ):
         size = chunk if budget is None else min(chunk, budget - int(st.counters[1]) + before)
         tick = time.perf_counter()
@@ -478,6 +497,7 @@ def _tabu(run: _Run, opts: HeuristicOptions, seed: int, worker: int) -> int:
         chunk = _next_chunk(run, chunk, time.perf_counter() - tick)
         if improved:
             _offer_tabu(run, st)
+            gained = time.perf_counter()
     return int(st.counters[1]) - before
 
 

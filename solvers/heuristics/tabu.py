@@ -1,6 +1,7 @@
 """Tabu search on the disjunctive graph (Numba) for the makespan of instances without
 windows, resources or a power cap: the classic job-shop improvement method, where the
-priority-space annealing is weak.
+priority-space annealing is weak. Deadlines are kept: a solution whose earliest starts end an
+op past its deadline is refused like one whose orders close a cycle.
 
 A solution is the mode of every op and the order of the ops on each machine; its schedule is
 the earliest start of every op (longest paths from release dates, precedence lags and machine
@@ -12,10 +13,10 @@ block (the N5/N7 neighbourhood of Nowicki-Smutnicki), or give a critical op anot
 another place on its own machine (next to its family, where the setups it saves pay). Moves
 are ranked by the usual estimate from heads and tails (the longest path through the ops that
 move, setups included); the chosen one is then applied
-and the longest paths recomputed exactly (a move that closes a cycle is undone and the next
-one tried). The reverse of a move is tabu for a random tenure unless it looks better than the
-best; after a long stall the search goes back to its best solution and kicks it with a few
-random moves."""
+and the longest paths recomputed exactly (a move that closes a cycle or breaks a deadline is
+undone and the next one tried). The reverse of a move is tabu for a random tenure unless it
+looks better than the best; after a long stall the search goes back to its best solution and
+kicks it with a few random moves."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ KICK_MOVES = 4  # random moves applied to the best solution after a stall
 SHIFT = 32  # insertion places tried each side of where an op would start on a machine
 SWAP, REMODE = 0, 1
 OPTIMAL, STUCK = 1, 2  # why a search stopped (counters[3])
+CYCLE, LATE = -1, -2  # no makespan: the orders close a cycle, an op ends past its deadline
 NEVER = np.iinfo(np.int64).max  # estimate of a move that surely closes a cycle
 
 
@@ -132,7 +134,8 @@ def _after(p: Problem, st: TabuState, o: int) -> int:
 @njit(cache=True)
 def _longest_paths(p: Problem, st: TabuState) -> int:
     """Heads and tails of the current orders (bind/by_machine: what sets each head); returns
-    the makespan, or -1 when the orders and the precedences form a cycle."""
+    the makespan, or CYCLE when the orders and the precedences form a cycle, or LATE when an
+    op ends past its deadline (the tails are then not computed)."""
     # the arrays are taken out of the tuples once, and `_after` is written out in the
     # backward pass: each access through a tuple costs a reference count, which made this
     # pass ten times slower on a 20,000-operation plant
@@ -182,7 +185,12 @@ def _longest_paths(p: Problem, st: TabuState) -> int:
                 queue[top] = x
                 top += 1
     if top < n:
-        return -1
+        return CYCLE
+    if p.has_deadlines:
+        deadline = p.op_deadline
+        for o in range(n):
+            if head[o] + dur[o] > deadline[o]:
+                return LATE
     for i in range(n - 1, -1, -1):
         o = queue[i]
         q = 0
@@ -376,7 +384,7 @@ def _slot(st: TabuState, c: int) -> int:
 @njit(cache=True)
 def _apply(p: Problem, st: TabuState, c: int, tenure: int) -> bool:
     """Make candidate c the current solution and forbid undoing it for `tenure` iterations;
-    False (and nothing changed) when it closes a cycle."""
+    False (and nothing changed) when it closes a cycle or breaks a deadline."""
     kind, o = st.cand[0, c], st.cand[1, c]
     k0, at0, b = st.mode[o], st.pos[o], -1
     if kind == SWAP:
@@ -422,7 +430,8 @@ def _restore_best(p: Problem, st: TabuState) -> None:
 
 @njit(cache=True)
 def start_tabu(p: Problem, st: TabuState) -> bool:
-    """Compute the paths of the initial solution; False if its orders are cyclic."""
+    """Compute the paths of the initial solution; False if its orders are cyclic or its
+    earliest starts break a deadline."""
     st.makespan[0] = _longest_paths(p, st)
     st.makespan[1] = st.makespan[0]
     if st.makespan[0] < 0:
@@ -475,7 +484,7 @@ def tabu_search(p: Problem, st: TabuState, moves: int, stall: int) -> bool:
                 break
             st.value[c] = NEVER
         if c < 0:
-            st.counters[3] = STUCK  # every move closes a cycle
+            st.counters[3] = STUCK  # every move closes a cycle or breaks a deadline
             break
         st.counters[2] += 1
         if st.makespan[0] < st.makespan[1]:

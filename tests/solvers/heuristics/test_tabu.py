@@ -1,11 +1,13 @@
 """The heuristic solver's tabu search (makespan; no windows, resources or power cap, with or
-without setups): its schedules are the earliest starts of acyclic machine orders (heads and
-tails checked by brute force, setups included), valid, never worse than where it started."""
+without setups and deadlines): its schedules are the earliest starts of acyclic machine orders
+(heads and tails checked by brute force, setups included), valid, never worse than where it
+started."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -156,6 +158,77 @@ def test_solver_on_makespan_instances_returns_valid_schedules(
         return
     assert validate(inst, result.schedule) == []
     assert result.objective == MAKESPAN.value(compute_kpis(inst, result.schedule))
+
+
+@SETTINGS
+@given(
+    st.booleans().flatmap(lambda s: plain_instances(setups=s)),
+    st.integers(0, 5),
+    st.randoms(use_true_random=False),
+)
+def test_tabu_search_keeps_deadlines(inst: Instance, seed: int, pick: Any) -> None:
+    """Deadlines at the completions of a decoded schedule (some jobs, some ops): every move
+    the search keeps meets them, so its best schedule is valid under them."""
+    p = make_problem(compile_instance(inst), MAKESPAN)
+    w = make_workspace(p)
+    free = np.full(p.n_ops, -1, dtype=np.int64)
+    none = np.zeros(p.n_ops, dtype=np.bool_)
+    if (
+        decode(p, w, SERIAL, RULES["mwkr"], np.zeros(p.n_ops), free, False, none, NO_DEADLINE)
+        == FAILED
+    ):
+        return
+    end = {o: int(w.start[o] + p.mode_duration[w.mode[o]]) for o in range(p.n_ops)}
+    index = {op.id: o for o, op in enumerate(op for job in inst.jobs for op in job.operations)}
+    jobs = []
+    for j, job in enumerate(inst.jobs):  # (a deadline must come after the release)
+        done = max(end[index[op.id]] for op in job.operations)
+        ops = tuple(
+            replace(op, deadline=max(end[index[op.id]], job.release + op.release + 1))
+            if pick.random() < 0.3
+            else op
+            for op in job.operations
+        )
+        deadline = max(done, job.release + 1) if j == 0 or pick.random() < 0.5 else None
+        jobs.append(replace(job, operations=ops, deadline=deadline))
+    tight = replace(inst, jobs=tuple(jobs))
+    c = compile_instance(tight)
+    p = make_problem(c, MAKESPAN)
+    assert p.has_deadlines
+    st_ = make_tabu_state(p, w.mode.copy(), w.start.copy(), seed)
+    assert start_tabu(p, st_)
+    first = int(st_.makespan[1])
+    tabu_search(p, st_, 300, 20)
+    assert int(st_.makespan[1]) <= first
+    assert validate(tight, Schedule.from_arrays(c, st_.best_mode, st_.best_start)) == []
+    assert st_.head.tolist() == _earliest_starts(p, st_.mode, st_.seq, st_.cnt)
+    assert (st_.head + st_.dur <= p.op_deadline).all()
+
+
+def test_a_deadline_keeps_the_search_from_the_shorter_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """J0 runs a (2 ticks) on M0 then b (10) on M1; J1's c (2) on M0 must end by 2. Going a
+    first would end at 12, but c must go first: 14, which the search must keep."""
+    jobs = (
+        Job("J0", (Operation("a", (Mode("M0", 2),)), Operation("b", (Mode("M1", 10),)))),
+        Job("J1", (Operation("c", (Mode("M0", 2),)),), deadline=2),
+    )
+    inst = Instance((Machine("M0"), Machine("M1")), jobs)
+    c = compile_instance(inst)
+    p = make_problem(c, MAKESPAN)
+    st_ = make_tabu_state(p, np.array([0, 1, 2]), np.array([2, 4, 0]), 0)
+    assert start_tabu(p, st_) and st_.makespan[1] == 14
+    tabu_search(p, st_, 200, 10)
+    assert st_.makespan[1] == 14
+    assert validate(inst, Schedule.from_arrays(c, st_.best_mode, st_.best_start)) == []
+    runs: list[str] = []
+    tabu, anneal = heuristic_solver._tabu, heuristic_solver._anneal
+    monkeypatch.setattr(heuristic_solver, "_tabu", lambda *a: runs.append("tabu") or tabu(*a))
+    monkeypatch.setattr(heuristic_solver, "_anneal", lambda *a: runs.append("anneal") or anneal(*a))
+    result = solve(inst, solver="heuristic", seed=0, iterations=200)
+    assert result.objective == 14
+    assert runs == ["tabu", "anneal"]  # the tabu search first; stuck, it hands over
 
 
 def test_ft06_tabu_search_finds_the_optimum() -> None:
