@@ -5,6 +5,7 @@ started."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
@@ -28,7 +29,13 @@ from scheduler.core.validate import validate
 from scheduler.io import load
 from solvers.heuristics import HeuristicSolver
 from solvers.heuristics.decode import FAILED, RULES, SERIAL, decode
-from solvers.heuristics.problem import NO_DEADLINE, Problem, make_problem, make_workspace
+from solvers.heuristics.problem import (
+    NO_DEADLINE,
+    Problem,
+    Workspace,
+    make_problem,
+    make_workspace,
+)
 from solvers.heuristics.regroup import Squeaky
 from solvers.heuristics.tabu import OPTIMAL, make_tabu_state, start_tabu, tabu_search
 
@@ -108,11 +115,8 @@ def _tails(p: Problem, mode: np.ndarray, seq: np.ndarray, cnt: np.ndarray) -> li
     raise AssertionError("cyclic orders")
 
 
-@SETTINGS
-@given(st.booleans().flatmap(lambda s: plain_instances(setups=s)), st.integers(0, 5))
-def test_tabu_search_gives_earliest_starts_of_valid_orders(inst: Instance, seed: int) -> None:
-    c = compile_instance(inst)
-    p = make_problem(c, MAKESPAN)
+def _mwkr_schedule(p: Problem) -> Workspace | None:
+    """The `mwkr` rule's serial schedule, a start for the search (None: it found no room)."""
     w = make_workspace(p)
     free = np.full(p.n_ops, -1, dtype=np.int64)
     none = np.zeros(p.n_ops, dtype=np.bool_)
@@ -120,6 +124,17 @@ def test_tabu_search_gives_earliest_starts_of_valid_orders(inst: Instance, seed:
         decode(p, w, SERIAL, RULES["mwkr"], np.zeros(p.n_ops), free, False, none, NO_DEADLINE)
         == FAILED
     ):
+        return None
+    return w
+
+
+@SETTINGS
+@given(st.booleans().flatmap(lambda s: plain_instances(setups=s)), st.integers(0, 5))
+def test_tabu_search_gives_earliest_starts_of_valid_orders(inst: Instance, seed: int) -> None:
+    c = compile_instance(inst)
+    p = make_problem(c, MAKESPAN)
+    w = _mwkr_schedule(p)
+    if w is None:
         return
     decoded = int((w.start + p.mode_duration[w.mode]).max())
     st_ = make_tabu_state(p, w.mode.copy(), w.start.copy(), seed)
@@ -170,13 +185,8 @@ def test_tabu_search_keeps_deadlines(inst: Instance, seed: int, pick: Any) -> No
     """Deadlines at the completions of a decoded schedule (some jobs, some ops): every move
     the search keeps meets them, so its best schedule is valid under them."""
     p = make_problem(compile_instance(inst), MAKESPAN)
-    w = make_workspace(p)
-    free = np.full(p.n_ops, -1, dtype=np.int64)
-    none = np.zeros(p.n_ops, dtype=np.bool_)
-    if (
-        decode(p, w, SERIAL, RULES["mwkr"], np.zeros(p.n_ops), free, False, none, NO_DEADLINE)
-        == FAILED
-    ):
+    w = _mwkr_schedule(p)
+    if w is None:
         return
     end = {o: int(w.start[o] + p.mode_duration[w.mode[o]]) for o in range(p.n_ops)}
     index = {op.id: o for o, op in enumerate(op for job in inst.jobs for op in job.operations)}
@@ -205,6 +215,16 @@ def test_tabu_search_keeps_deadlines(inst: Instance, seed: int, pick: Any) -> No
     assert (st_.head + st_.dur <= p.op_deadline).all()
 
 
+def _logged(fn: Callable[..., Any], runs: list[str]) -> Callable[..., Any]:
+    """`fn`, noting in `runs` each call by its name without the underscore."""
+
+    def call(*args: Any) -> Any:
+        runs.append(fn.__name__.lstrip("_"))
+        return fn(*args)
+
+    return call
+
+
 def test_a_deadline_keeps_the_search_from_the_shorter_order(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -223,9 +243,8 @@ def test_a_deadline_keeps_the_search_from_the_shorter_order(
     assert st_.makespan[1] == 14
     assert validate(inst, Schedule.from_arrays(c, st_.best_mode, st_.best_start)) == []
     runs: list[str] = []
-    tabu, anneal = heuristic_solver._tabu, heuristic_solver._anneal
-    monkeypatch.setattr(heuristic_solver, "_tabu", lambda *a: runs.append("tabu") or tabu(*a))
-    monkeypatch.setattr(heuristic_solver, "_anneal", lambda *a: runs.append("anneal") or anneal(*a))
+    for name in ("_tabu", "_anneal"):
+        monkeypatch.setattr(heuristic_solver, name, _logged(getattr(heuristic_solver, name), runs))
     result = solve(inst, solver="heuristic", seed=0, iterations=200)
     assert result.objective == 14
     assert runs == ["tabu", "anneal"]  # the tabu search first; stuck, it hands over
