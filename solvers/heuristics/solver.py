@@ -1,7 +1,8 @@
 """The `heuristic` solver: every dispatching rule under every generation scheme (or the ones
 asked for), the best start kept, then local search in the time limit, in parallel runs when
 `workers` > 1: tabu search on the machine orders where it applies (makespan alone; setups
-but no windows, resources or power cap), else simulated annealing on the priorities. A
+and deadlines but no windows, resources or power cap; under deadlines it hands over to the
+annealing once it stalls), else simulated annealing on the priorities. A
 schedule meeting the makespan lower bound ends it early (optimal). Only schedules meeting
 every hard limit are returned."""
 
@@ -56,6 +57,7 @@ from solvers.heuristics.regroup import (
 )
 from solvers.heuristics.repair import carbon_plans, repair_moves, repair_state
 from solvers.heuristics.tabu import (
+    OPTIMAL,
     TabuState,
     make_tabu_state,
     start_tabu,
@@ -312,10 +314,14 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int, worker: int) -> int:
             return moves + _tabu(run, opts, seed, worker)
         # it keeps deadlines by refusing the orders that break one, so where they bind it
         # may not get past its start, which the annealing's penalty crosses: it hands over
-        # once it goes TABU_PATIENCE of the time left without a gain
-        left = None if run.deadline is None else run.deadline - time.perf_counter()
-        moves += _tabu(run, opts, seed, worker, None if left is None else TABU_PATIENCE * left)
-        if run.finished():
+        # once it goes TABU_PATIENCE of the time left without a gain (without a time limit,
+        # after half the move budget)
+        time_left = None if run.deadline is None else run.deadline - time.perf_counter()
+        patience = None if time_left is None else TABU_PATIENCE * time_left
+        total = _move_budget(run, opts)
+        moves += _tabu(run, opts, seed, worker, patience, None if total is None else total // 2)
+        state = run.tabu.get(worker)
+        if run.finished() or (state is not None and state.counters[3] == OPTIMAL):
             return moves
     if batching:
         return moves + _regroup(run, opts, seed, worker, run.kernel_deadline())
@@ -324,14 +330,16 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int, worker: int) -> int:
     w = make_workspace(p)
     st = make_state(p, run.levels, run.caps, best.seq, best.assign, best.defer, seed)
     if start_search(p, w, st, LS_SCHEME, best.least_energy) == FAILED:
-        return 0
+        return moves
     makespan_first = any(t == "makespan" for t, _ in run.config.objective.levels[0])
 
     def offer() -> bool:
         run.offer(_from_state(st, best.least_energy))
         return False
 
-    _anneal(run, p, w, st, best.least_energy, _move_budget(run, opts), makespan_first, 64, offer)
+    total = _move_budget(run, opts)
+    left = None if total is None else max(0, total - moves)  # (what the tabu search left)
+    _anneal(run, p, w, st, best.least_energy, left, makespan_first, 64, offer)
     return moves + int(st.counters[1])
 
 
@@ -464,12 +472,17 @@ def _tabu_applies(run: _Run) -> bool:
 
 
 def _tabu(
-    run: _Run, opts: HeuristicOptions, seed: int, worker: int, patience: float | None = None
+    run: _Run,
+    opts: HeuristicOptions,
+    seed: int,
+    worker: int,
+    patience: float | None = None,
+    budget: int | None = None,
 ) -> int:
     """One tabu search from the best start, or the worker's search of the last solve going
-    on when that one's best is still the best, until the solve is over or (given `patience`)
-    it has gone that many seconds without a better schedule; returns the moves it
-    evaluated."""
+    on when that one's best is still the best, until the solve is over, its move budget
+    (`budget`, else `_move_budget`) is spent or (given `patience`) it has gone that many
+    seconds without a better schedule; returns the moves it evaluated."""
     p = run.p
     best = run.best
     assert best is not None
@@ -480,7 +493,7 @@ def _tabu(
             return 0
     run.tabu[worker] = st
     _offer_tabu(run, st)  # its earliest starts may already end sooner
-    budget = _move_budget(run, opts)
+    budget = budget if budget is not None else _move_budget(run, opts)
     stall = TABU_STALL[0] + TABU_STALL[1] * p.n_ops
     chunk = 64
     before = int(st.counters[1])  # moves of the solve it goes on from

@@ -5,6 +5,7 @@ started."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from types import MappingProxyType
@@ -46,8 +47,9 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 
 @st.composite
 def plain_instances(draw: st.DrawFn, horizon: bool = False, setups: bool = False) -> Instance:
-    """No windows, resources, power cap or deadlines (where tabu search applies), setups if
-    asked, with precedence DAGs and lags, several modes, and sometimes zero-duration modes."""
+    """No windows, resources, power cap or deadlines (where tabu search applies from any
+    start), setups if asked, with precedence DAGs and lags, several modes, and sometimes
+    zero-duration modes."""
     inst = draw(
         instances(
             jobs=(2, 5),
@@ -248,6 +250,8 @@ def test_a_deadline_keeps_the_search_from_the_shorter_order(
     result = solve(inst, solver="heuristic", seed=0, iterations=200)
     assert result.objective == 14
     assert runs == ["tabu", "anneal"]  # the tabu search first; stuck, it hands over
+    moves = re.search(r"(\d+) local-search moves", result.message)
+    assert moves is not None and 0 < int(moves[1]) <= 200  # one budget for both
 
 
 def test_ft06_tabu_search_finds_the_optimum() -> None:
