@@ -306,6 +306,7 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int, worker: int) -> int:
     then the other); returns the moves it evaluated."""
     p = run.p
     batching = applies(p) and len(opts.rules) == len(RULES)
+    total = _move_budget(run, opts)
     moves = 0
     if _tabu_applies(run):
         if batching and worker not in run.resume:  # a better start for it first
@@ -318,7 +319,6 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int, worker: int) -> int:
         # after half the move budget)
         time_left = None if run.deadline is None else run.deadline - time.perf_counter()
         patience = None if time_left is None else TABU_PATIENCE * time_left
-        total = _move_budget(run, opts)
         moves += _tabu(run, opts, seed, worker, patience, None if total is None else total // 2)
         state = run.tabu.get(worker)
         if run.finished() or (state is not None and state.counters[3] == OPTIMAL):
@@ -337,7 +337,6 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int, worker: int) -> int:
         run.offer(_from_state(st, best.least_energy))
         return False
 
-    total = _move_budget(run, opts)
     left = None if total is None else max(0, total - moves)  # (what the tabu search left)
     _anneal(run, p, w, st, best.least_energy, left, makespan_first, 64, offer)
     return moves + int(st.counters[1])
