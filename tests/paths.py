@@ -21,3 +21,8 @@ def benchmark_script(name: str) -> ModuleType:
 def plant_generator() -> ModuleType:
     """benchmarks/generate_plant.py."""
     return benchmark_script("generate_plant")
+
+
+def fjsp_generator() -> ModuleType:
+    """benchmarks/generate_fjsp.py."""
+    return benchmark_script("generate_fjsp")
