@@ -73,6 +73,7 @@ class _Background:
 
     def __init__(self, c: CompiledInstance) -> None:
         self.value = 0
+        self.shares: np.ndarray | None = None  # the LP's mode shares, for the heuristic's starts
         self.done = threading.Event()
         self.highs = new_highs()
         self.thread = threading.Thread(target=self._solve, args=(c,), daemon=True)
@@ -83,6 +84,7 @@ class _Background:
             solved = load_lp(c, highs=self.highs)
             if solved is not None:  # the LP's T, less a margin for its tolerances, rounded up
                 self.value = math.ceil(solved[0] - RELAX_TOL * max(1.0, solved[0]))
+                self.shares = solved[1]
         except Exception:  # noqa: BLE001 - an optional bound: without it the others stand
             self.value = 0
         finally:
@@ -112,6 +114,15 @@ def relaxation_bound(c: CompiledInstance, wait: float | None = None) -> int:
     if job is None:
         return 0
     return job.value if job.done.wait(wait) else 0
+
+
+def relaxation_shares(c: CompiledInstance, wait: float | None = None) -> np.ndarray | None:
+    """The mode shares x of the solved `relaxation_bound` (`load_lp`), from the same background
+    solve; None where it does not apply or is not ready after `wait` seconds (None: wait)."""
+    job = _job(c)
+    if job is None:
+        return None
+    return job.shares if job.done.wait(wait) else None
 
 
 def prefetch(c: CompiledInstance) -> None:

@@ -29,6 +29,13 @@ def relaxes(c: CompiledInstance) -> bool:
     return c.n_ops > 0 and (c.n_modes > c.n_ops or c.has_setups or c.power_cap_start.size > 0)
 
 
+def largest_shares(c: CompiledInstance, x: np.ndarray) -> np.ndarray:
+    """Per operation, its global mode of largest share in the mode shares `x` (`load_lp`'s):
+    an assignment of machines that balances their loads."""
+    order = np.lexsort((-x, c.mode_op))  # by op, then by share, largest first
+    return order[c.mode_ptr[:-1]].astype(np.int64)
+
+
 def forced_setups(c: CompiledInstance) -> np.ndarray:
     """Per machine, the least changeover time its families force: the operations that can
     run nowhere else bring their families to it, and every family after its first costs at

@@ -24,7 +24,7 @@ import numpy as np
 
 from scheduler.core.compile import CompiledInstance
 from scheduler.core.objective import Objective
-from scheduler.core.relaxation import LP_SECONDS, load_lp
+from scheduler.core.relaxation import LP_SECONDS, largest_shares, load_lp
 from solvers.heuristics.batching import batch_decode
 from solvers.heuristics.problem import NO_DEADLINE, Problem, Workspace
 
@@ -114,10 +114,7 @@ def relaxation_modes(c: CompiledInstance, load_share: float, deadline: float) ->
     NO_DEADLINE)."""
     left = LP_SECONDS if deadline == NO_DEADLINE else deadline - time.perf_counter()
     solved = load_lp(c, load_share, min(LP_SECONDS, left)) if left > 0 else None
-    if solved is None:
-        return None
-    order = np.lexsort((-solved[1], c.mode_op))  # by op, then by share, largest first
-    return order[c.mode_ptr[:-1]].astype(np.int64)
+    return None if solved is None else largest_shares(c, solved[1])
 
 
 def variants(

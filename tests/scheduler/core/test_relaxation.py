@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,12 +21,13 @@ from scheduler.core.bounds import (
     makespan_bound,
     power_cap_bound,
     relaxation_bound,
+    relaxation_shares,
     work_centre_bound,
 )
 from scheduler.core.compile import compile_instance
 from scheduler.core.kpi import compute_kpis
 from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile
-from scheduler.core.relaxation import load_lp
+from scheduler.core.relaxation import largest_shares, load_lp
 from scheduler.core.solve import solve
 from scheduler.core.validate import validate
 from scheduler.io import load
@@ -196,3 +198,19 @@ def test_the_lp_leaves_the_callers_highs_threads_alone() -> None:
     ft06 = load(INSTANCES / "jssp" / "ft06.txt")
     result = solve(ft06, "milp", time_limit=20, workers=1, warm_start=False, backend="appsi_highs")
     assert result.status == "optimal" and result.objective == 55
+
+
+def test_the_shares_are_the_lps_and_the_largest_pick_one_mode_per_operation() -> None:
+    """The background solve keeps the LP's mode shares beside its bound; `largest_shares`
+    takes each operation's mode of largest share (ties: the first mode)."""
+    c = compile_instance(dataclasses.replace(_lean_or_fast(4.0), energy=Energy()))
+    shares = relaxation_shares(c)
+    solved = load_lp(c)
+    assert shares is not None and solved is not None
+    assert shares == pytest.approx(solved[1], abs=1e-6)
+    assert np.add.reduceat(shares, c.mode_ptr[:-1]) == pytest.approx(1.0)
+    picked = largest_shares(c, np.array([0.2, 0.8, 0.5, 0.5]))
+    assert picked.tolist() == [1, 2] and c.mode_op[picked].tolist() == [0, 1]
+    jobs = (Job("J0", (Operation("O0", (Mode("A", 10),)),)),)
+    alone = compile_instance(Instance(machines=(Machine("A"),), jobs=jobs))
+    assert relaxation_shares(alone) is None
