@@ -8,6 +8,7 @@ every hard limit are returned."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -16,10 +17,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from scheduler.core.bounds import level_bounds, prefetch, relaxation_bound, wait_until
+from scheduler.core.bounds import (
+    level_bounds,
+    prefetch,
+    relaxation_bound,
+    relaxation_shares,
+    wait_until,
+)
 from scheduler.core.compile import CompiledInstance, compile_reference
 from scheduler.core.objective import Objective
 from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
+from scheduler.core.relaxation import largest_shares
 from scheduler.core.result import Progress, Result, Status
 from scheduler.core.schedule import Schedule
 from scheduler.core.terms import TERMS
@@ -79,6 +87,7 @@ REGROUP_MOVES = 20  # batching decodes per run of the setup-aware search without
 SQUEAK_SHARE = 0.3  # of the time limit, squeaky-wheel batching before the tabu search on plants
 TABU_PATIENCE = 0.1  # of the time left, the tabu search under deadlines may go without a gain
 # before the annealing takes over
+RACE_SHARE = 0.5  # of its time or moves, a fresh tabu search races its two starts (_tabu)
 
 
 @dataclass
@@ -305,7 +314,7 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int, worker: int) -> int:
     on large plants the batching search; under deadlines the tabu search until it stalls,
     then the other); returns the moves it evaluated."""
     p = run.p
-    batching = applies(p) and len(opts.rules) == len(RULES)
+    batching = _batches(p, opts)
     total = _move_budget(run, opts)
     moves = 0
     if _tabu_applies(run):
@@ -431,6 +440,11 @@ def _regroup(run: _Run, opts: HeuristicOptions, seed: int, worker: int, deadline
     return moves
 
 
+def _batches(p: Problem, opts: HeuristicOptions) -> bool:
+    """Whether the batching search takes the plant (large, with changeovers, every rule)."""
+    return applies(p) and len(opts.rules) == len(RULES)
+
+
 def _horizon(run: _Run) -> int:
     """The best schedule's makespan in ticks (0: no schedule yet)."""
     best = run.best
@@ -481,27 +495,57 @@ def _tabu(
     """One tabu search from the best start, or the worker's search of the last solve going
     on when that one's best is still the best, until the solve is over, its move budget
     (`budget`, else `_move_budget`) is spent or (given `patience`) it has gone that many
-    seconds without a better schedule; returns the moves it evaluated."""
-    p = run.p
+    seconds without a better schedule. A fresh search on a flexible shop first races a second
+    start (`_relaxed_start`) for RACE_SHARE of its time or moves, split evenly, and the
+    shorter goes on. Returns the moves it evaluated."""
     best = run.best
     assert best is not None
-    st = run.resume.get(worker)
-    if st is None or st.makespan[1] > best.vals[0]:
-        st = make_tabu_state(p, best.mode, best.start, seed)
-        if not start_tabu(p, st):
-            return 0
-    run.tabu[worker] = st
-    _offer_tabu(run, st)  # its earliest starts may already end sooner
     budget = budget if budget is not None else _move_budget(run, opts)
+    st = run.resume.get(worker)
+    moves = 0
+    if st is None or st.makespan[1] > best.vals[0]:
+        first = make_tabu_state(run.p, best.mode, best.start, seed)
+        starts = [first] if start_tabu(run.p, first) else []
+        relaxed = _relaxed_start(run, opts, seed)
+        starts += [] if relaxed is None else [relaxed]
+        if len(starts) > 1:
+            share = None if budget is None else int(RACE_SHARE * budget) // len(starts)
+            left = None if run.deadline is None else run.deadline - time.perf_counter()
+            seconds = None if left is None else RACE_SHARE * left / len(starts)
+            for racer in starts:
+                run.tabu[worker] = racer
+                moves += _drive(run, racer, share, patience, seconds)
+            starts.sort(key=lambda racer: int(racer.makespan[1]))  # stable: ties keep the first
+        if not starts:
+            return 0
+        st = starts[0]
+    run.tabu[worker] = st
+    return moves + _drive(run, st, None if budget is None else budget - moves, patience)
+
+
+def _drive(
+    run: _Run,
+    st: TabuState,
+    budget: int | None,
+    patience: float | None,
+    seconds: float | None = None,
+) -> int:
+    """Run the tabu search `st` until the solve is over, it has no move left, or (where given)
+    `budget` moves are spent, `patience` seconds passed without a better schedule or `seconds`
+    passed; returns the moves it evaluated."""
+    p = run.p
+    _offer_tabu(run, st)  # its earliest starts may already end sooner
     stall = TABU_STALL[0] + TABU_STALL[1] * p.n_ops
     chunk = 64
-    before = int(st.counters[1])  # moves of the solve it goes on from
+    before = int(st.counters[1])  # moves of the searches it goes on from
     gained = time.perf_counter()
+    until = None if seconds is None else gained + seconds
     while (
         not run.finished()
         and not st.counters[3]  # no move left (see tabu.OPTIMAL and tabu.STUCK)
         and (budget is None or st.counters[1] - before < budget)
         and (patience is None or time.perf_counter() - gained < patience)
+        and (until is None or time.perf_counter() < until)
     ):
         size = chunk if budget is None else min(chunk, budget - int(st.counters[1]) + before)
         tick = time.perf_counter()
@@ -511,6 +555,46 @@ def _tabu(
             _offer_tabu(run, st)
             gained = time.perf_counter()
     return int(st.counters[1]) - before
+
+
+def _relaxed_start(run: _Run, opts: HeuristicOptions, seed: int) -> TabuState | None:
+    """The tabu search's second start on a flexible shop the batching search does not take:
+    the load relaxation's machine assignment (`largest_shares`) decoded under each scheme and
+    rule, the shortest kept. The rules' earliest-finish selection fills idle machines with slow
+    modes, and a search moving one critical operation at a time does not rebalance the loads
+    (DESIGN.md section 11, "A second start on flexible shops"). None when no operation has
+    a choice, the LP is not in within a quarter of the race, or no decode starts the search;
+    the decodes stop after another quarter (at least one is made)."""
+    p = run.p
+    best = run.best
+    if best is None or _batches(p, opts) or int(np.diff(p.mode_ptr).max(initial=0)) < 2:
+        return None
+    left = None if run.deadline is None else run.deadline - time.perf_counter()
+    quarter = None if left is None else RACE_SHARE * left / 4
+    shares = relaxation_shares(run.compiled, quarter)
+    if shares is None:
+        return None
+    assign = largest_shares(run.compiled, shares)
+    if np.array_equal(assign, best.mode):
+        return None
+    w = make_workspace(p)
+    none = np.zeros(p.n_ops, dtype=np.bool_)
+    no_prio = np.zeros(p.n_ops)
+    deadline = run.kernel_deadline()
+    until = NO_DEADLINE if quarter is None else time.perf_counter() + quarter
+    shortest: tuple[int, np.ndarray, np.ndarray] | None = None
+    for scheme, rule in itertools.product(opts.schemes, opts.rules):
+        if shortest is not None and (run.finished() or time.perf_counter() > until):
+            break
+        viol = decode(p, w, SCHEMES[scheme], RULES[rule], no_prio, assign, False, none, deadline)
+        if viol == ABORTED:
+            break
+        if viol == 0 and (shortest is None or int(w.end.max()) < shortest[0]):
+            shortest = (int(w.end.max()), w.mode.copy(), w.start.copy())
+    if shortest is None:
+        return None
+    st = make_tabu_state(p, shortest[1], shortest[2], seed)
+    return st if start_tabu(p, st) else None
 
 
 def _offer_tabu(run: _Run, st: TabuState) -> None:
@@ -655,7 +739,7 @@ class HeuristicSolver:
         if kept is not None and kept.compiled is compiled and kept.objective == config.objective:
             run.wheels = dict(kept.wheels)
         _warm_start(run, opts)
-        batching = applies(p) and len(opts.rules) == len(RULES)
+        batching = _batches(p, opts)
         if batching and not _feasible(run):  # (the search batches too)
             _batching(run, opts)
         _construct(run, replace(opts, rules=()) if batching and run.best else opts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -15,15 +16,17 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from paths import plant_generator
+from paths import fjsp_generator, plant_generator
 from strategies import instances, zero_some_modes
 
 import solvers.heuristics.solver as heuristic_solver
+from scheduler.core.bounds import relaxation_shares
 from scheduler.core.compile import compile_instance
 from scheduler.core.kpi import compute_kpis
 from scheduler.core.model import Instance, Job, Machine, Mode, Operation
 from scheduler.core.objective import Objective
 from scheduler.core.protocol import SolveConfig
+from scheduler.core.relaxation import largest_shares
 from scheduler.core.schedule import Schedule
 from scheduler.core.solve import solve
 from scheduler.core.validate import validate
@@ -363,3 +366,87 @@ def test_the_next_solve_of_a_plant_goes_on_with_its_squeaky_wheels() -> None:
     assert not np.array_equal(wheel.boost, boost)  # it went on learning
     solver.solve(c, replace(config, objective=Objective.parse("makespan")))
     assert solver._wheels is not None and solver._wheels.wheels[0] is not wheel
+
+
+def _flexible_shop(tmp_path: Path, seed: int = 4) -> Instance:
+    """A generated flexible job shop: 12 jobs x 5 operations, 1-6 of 8 machines each."""
+    path = tmp_path / "flex.fjs"
+    path.write_text(
+        fjsp_generator().generate_fjsp(seed, jobs=12, ops=5, machines=8, alternatives=6)
+    )
+    return load(path)
+
+
+def _race_log(monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], list[Any]]:
+    """Record the relaxed starts (each with its modes when made) and the searches driven."""
+    made: list[Any] = []
+    driven: list[Any] = []
+    relaxed_start, drive = heuristic_solver._relaxed_start, heuristic_solver._drive
+
+    def relaxed(*args: Any) -> Any:
+        st_ = relaxed_start(*args)
+        made.append((st_, None if st_ is None else st_.mode.copy()))
+        return st_
+
+    def driving(run: Any, st_: Any, *args: Any) -> int:
+        driven.append(st_)
+        return drive(run, st_, *args)
+
+    monkeypatch.setattr(heuristic_solver, "_relaxed_start", relaxed)
+    monkeypatch.setattr(heuristic_solver, "_drive", driving)
+    return made, driven
+
+
+def test_on_a_flexible_shop_the_search_races_the_relaxations_machines(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The rules' earliest-finish selection fills idle machines with slow modes: a fresh tabu
+    search also starts from the load relaxation's assignment, each start runs a share of the
+    moves, and the shorter goes on. Without a time limit the race is reproducible."""
+    inst = _flexible_shop(tmp_path)
+    c = compile_instance(inst)
+    made, driven = _race_log(monkeypatch)
+    config = SolveConfig(workers=1, seed=2, options={"iterations": 400})
+    result = HeuristicSolver().solve(c, config)
+    assert len(made) == 1 and made[0][0] is not None
+    relaxed, modes = made[0]
+    shares = relaxation_shares(c)
+    assert shares is not None and np.array_equal(modes, largest_shares(c, shares))
+    assert len(driven) == 3 and driven[1] is relaxed and driven[0] is not relaxed
+    leader = min(driven[:2], key=lambda racer: int(racer.makespan[1]))
+    assert driven[2] is leader
+    for racer in driven[:2]:
+        found = Schedule.from_arrays(c, racer.best_mode, racer.best_start)
+        assert validate(inst, found) == []
+    assert result.schedule is not None and validate(inst, result.schedule) == []
+    assert result.objective == min(int(racer.makespan[1]) for racer in driven[:2])
+    again = HeuristicSolver().solve(c, config)
+    assert again.objective == result.objective and again.schedule == result.schedule
+
+
+def test_without_a_choice_of_machine_there_is_no_race(monkeypatch: pytest.MonkeyPatch) -> None:
+    c = compile_instance(load(FT06))
+    made, driven = _race_log(monkeypatch)
+    HeuristicSolver().solve(c, SolveConfig(workers=1, options={"iterations": 100}))
+    assert made == [(None, None)] and len(driven) == 1
+
+
+@SETTINGS
+@given(st.booleans().flatmap(lambda s: plain_instances(setups=s)), st.integers(0, 5))
+def test_the_relaxed_start_and_the_race_give_valid_schedules(inst: Instance, seed: int) -> None:
+    c = compile_instance(inst)
+    made: list[Any] = []
+    relaxed_start = heuristic_solver._relaxed_start
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            heuristic_solver,
+            "_relaxed_start",
+            lambda *a: made.append(relaxed_start(*a)) or made[-1],
+        )
+        result = HeuristicSolver().solve(
+            c, SolveConfig(workers=1, seed=seed, options={"iterations": 60})
+        )
+    for st_ in made:
+        if st_ is not None:
+            assert validate(inst, Schedule.from_arrays(c, st_.best_mode, st_.best_start)) == []
+    assert result.schedule is not None and validate(inst, result.schedule) == []
