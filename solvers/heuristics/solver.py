@@ -495,30 +495,30 @@ def _tabu(
     """One tabu search from the best start, or the worker's search of the last solve going
     on when that one's best is still the best, until the solve is over, its move budget
     (`budget`, else `_move_budget`) is spent or (given `patience`) it has gone that many
-    seconds without a better schedule. A fresh search on a flexible shop first races a second
-    start (`_relaxed_start`) for RACE_SHARE of its time or moves, split evenly, and the
-    shorter goes on. Returns the moves it evaluated."""
+    seconds without a better schedule. A fresh search on a flexible shop (`_races`) runs for
+    half of RACE_SHARE of its time or moves, then a second start (`_relaxed_start`, whose LP
+    had that long to finish) runs as long, and the shorter goes on. Returns the moves it
+    evaluated."""
     best = run.best
     assert best is not None
     budget = budget if budget is not None else _move_budget(run, opts)
     st = run.resume.get(worker)
     moves = 0
     if st is None or st.makespan[1] > best.vals[0]:
-        first = make_tabu_state(run.p, best.mode, best.start, seed)
-        starts = [first] if start_tabu(run.p, first) else []
-        relaxed = _relaxed_start(run, opts, seed)
-        starts += [] if relaxed is None else [relaxed]
-        if len(starts) > 1:
-            share = None if budget is None else int(RACE_SHARE * budget) // len(starts)
-            left = None if run.deadline is None else run.deadline - time.perf_counter()
-            seconds = None if left is None else RACE_SHARE * left / len(starts)
-            for racer in starts:
-                run.tabu[worker] = racer
-                moves += _drive(run, racer, share, patience, seconds)
-            starts.sort(key=lambda racer: int(racer.makespan[1]))  # stable: ties keep the first
-        if not starts:
+        st = make_tabu_state(run.p, best.mode, best.start, seed)
+        if not start_tabu(run.p, st):
             return 0
-        st = starts[0]
+        if _races(run, opts):
+            share = None if budget is None else int(RACE_SHARE * budget) // 2
+            left = None if run.deadline is None else run.deadline - time.perf_counter()
+            seconds = None if left is None else RACE_SHARE * left / 2
+            run.tabu[worker] = st
+            moves += _drive(run, st, share, patience, seconds)
+            relaxed = _relaxed_start(run, opts, seed)
+            if relaxed is not None:
+                run.tabu[worker] = relaxed
+                moves += _drive(run, relaxed, share, patience, seconds)
+                st = min(st, relaxed, key=lambda racer: int(racer.makespan[1]))  # ties: first
     run.tabu[worker] = st
     return moves + _drive(run, st, None if budget is None else budget - moves, patience)
 
@@ -557,22 +557,26 @@ def _drive(
     return int(st.counters[1]) - before
 
 
+def _races(run: _Run, opts: HeuristicOptions) -> bool:
+    """Whether a fresh tabu search races a second start: some operation has a choice of
+    machine and the batching search (which starts from the relaxation itself) does not run."""
+    p = run.p
+    return not _batches(p, opts) and int(np.diff(p.mode_ptr).max(initial=0)) >= 2
+
+
 def _relaxed_start(run: _Run, opts: HeuristicOptions, seed: int) -> TabuState | None:
-    """The tabu search's second start on a flexible shop the batching search does not take:
-    the load relaxation's machine assignment (`largest_shares`) decoded under each scheme and
-    rule, the shortest kept. The rules' earliest-finish selection fills idle machines with slow
-    modes, and a search moving one critical operation at a time does not rebalance the loads
-    (DESIGN.md section 11, "A second start on flexible shops"). None when no operation has
-    a choice, the LP is not in within a quarter of the race, or no decode starts the search;
-    the decodes stop after another quarter (at least one is made)."""
+    """The tabu search's second start on a flexible shop: the load relaxation's machine
+    assignment (`largest_shares`) decoded under each scheme and rule, the shortest kept. The
+    rules' earliest-finish selection fills idle machines with slow modes, and a search moving
+    one critical operation at a time does not rebalance the loads (DESIGN.md section 11, "A
+    second start on flexible shops"). None when the LP is not in (without a time limit it is
+    waited for), its assignment is the best schedule's, or no decode starts the search; with
+    a time limit the decodes stop after RACE_SHARE / 4 of the time left (at least one is
+    made)."""
     p = run.p
     best = run.best
-    if best is None or _batches(p, opts) or int(np.diff(p.mode_ptr).max(initial=0)) < 2:
-        return None
-    left = None if run.deadline is None else run.deadline - time.perf_counter()
-    quarter = None if left is None else RACE_SHARE * left / 4
-    shares = relaxation_shares(run.compiled, quarter)
-    if shares is None:
+    shares = relaxation_shares(run.compiled, None if run.deadline is None else 0.0)
+    if best is None or shares is None:
         return None
     assign = largest_shares(run.compiled, shares)
     if np.array_equal(assign, best.mode):
@@ -581,7 +585,9 @@ def _relaxed_start(run: _Run, opts: HeuristicOptions, seed: int) -> TabuState | 
     none = np.zeros(p.n_ops, dtype=np.bool_)
     no_prio = np.zeros(p.n_ops)
     deadline = run.kernel_deadline()
-    until = NO_DEADLINE if quarter is None else time.perf_counter() + quarter
+    until = NO_DEADLINE
+    if run.deadline is not None:
+        until = time.perf_counter() + RACE_SHARE * (run.deadline - time.perf_counter()) / 4
     shortest: tuple[int, np.ndarray, np.ndarray] | None = None
     for scheme, rule in itertools.product(opts.schemes, opts.rules):
         if shortest is not None and (run.finished() or time.perf_counter() > until):
