@@ -68,8 +68,8 @@ def makespan_bound(c: CompiledInstance, wait: float | None = None, relaxation: b
 
 
 class _Background:
-    """The load relaxation's bound of one instance, solved in a daemon thread that exit
-    cancels."""
+    """The load relaxation's bound of one instance and its mode shares (read-only), solved in
+    a daemon thread that exit cancels."""
 
     def __init__(self, c: CompiledInstance) -> None:
         self.value = 0
@@ -84,6 +84,7 @@ class _Background:
             solved = load_lp(c, highs=self.highs)
             if solved is not None:  # the LP's T, less a margin for its tolerances, rounded up
                 self.value = math.ceil(solved[0] - RELAX_TOL * max(1.0, solved[0]))
+                solved[1].setflags(write=False)  # shared by every caller
                 self.shares = solved[1]
         except Exception:  # noqa: BLE001 - an optional bound: without it the others stand
             self.value = 0

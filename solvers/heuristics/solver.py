@@ -87,7 +87,8 @@ REGROUP_MOVES = 20  # batching decodes per run of the setup-aware search without
 SQUEAK_SHARE = 0.3  # of the time limit, squeaky-wheel batching before the tabu search on plants
 TABU_PATIENCE = 0.1  # of the time left, the tabu search under deadlines may go without a gain
 # before the annealing takes over
-RACE_SHARE = 0.5  # of its time or moves, a fresh tabu search races its two starts (_tabu)
+RACE_SHARE = 0.5  # of its time or moves, a fresh tabu search races its two starts (_race)
+RACE_SLICES = 8  # turns each start gets in the race, alternating
 
 
 @dataclass
@@ -495,10 +496,9 @@ def _tabu(
     """One tabu search from the best start, or the worker's search of the last solve going
     on when that one's best is still the best, until the solve is over, its move budget
     (`budget`, else `_move_budget`) is spent or (given `patience`) it has gone that many
-    seconds without a better schedule. A fresh search on a flexible shop (`_races`) runs for
-    half of RACE_SHARE of its time or moves, then a second start (`_relaxed_start`, whose LP
-    had that long to finish) runs as long, and the shorter goes on. Returns the moves it
-    evaluated."""
+    seconds without a better schedule. A fresh search on a flexible shop without deadlines
+    first races a second start (`_race`). Returns the moves it evaluated (the search stops
+    between iterations, so a few more than `budget` may be evaluated)."""
     best = run.best
     assert best is not None
     budget = budget if budget is not None else _move_budget(run, opts)
@@ -508,19 +508,41 @@ def _tabu(
         st = make_tabu_state(run.p, best.mode, best.start, seed)
         if not start_tabu(run.p, st):
             return 0
-        if _races(run, opts):
-            share = None if budget is None else int(RACE_SHARE * budget) // 2
-            left = None if run.deadline is None else run.deadline - time.perf_counter()
-            seconds = None if left is None else RACE_SHARE * left / 2
-            run.tabu[worker] = st
-            moves += _drive(run, st, share, patience, seconds)
-            relaxed = _relaxed_start(run, opts, seed)
-            if relaxed is not None:
-                run.tabu[worker] = relaxed
-                moves += _drive(run, relaxed, share, patience, seconds)
-                st = min(st, relaxed, key=lambda racer: int(racer.makespan[1]))  # ties: first
+        if patience is None and _races(run, opts):
+            st, moves = _race(run, opts, seed, worker, st, budget)
     run.tabu[worker] = st
-    return moves + _drive(run, st, None if budget is None else budget - moves, patience)
+    return moves + _drive(run, st, None if budget is None else max(0, budget - moves), patience)
+
+
+def _race(
+    run: _Run, opts: HeuristicOptions, seed: int, worker: int, st: TabuState, budget: int | None
+) -> tuple[TabuState, int]:
+    """Race the search from the best schedule `st` against one from `_relaxed_start` for
+    RACE_SHARE of the time left (or of `budget`), in RACE_SLICES turns each, the start with
+    fewer turns going next: a turn of the default solve cut short leaves both even. The
+    second start joins once the LP is in (without a time limit it is waited for) and catches
+    up; not once the first has had its turns. Returns the start with the shorter best (ties:
+    the first) and the moves evaluated."""
+    legs = 2 * RACE_SLICES
+    share = None if budget is None else max(1, int(RACE_SHARE * budget) // legs)
+    left = None if run.deadline is None else run.deadline - time.perf_counter()
+    seconds = None if left is None else RACE_SHARE * left / legs
+    racers, turns = [st], [0]
+    asked = False
+    moves = 0
+    while not run.finished() and not any(r.counters[3] == OPTIMAL for r in racers):
+        if not asked and (run.deadline is None or relaxation_shares(run.compiled, 0.0) is not None):
+            asked = True
+            relaxed = _relaxed_start(run, opts, seed)
+            racers += [] if relaxed is None else [relaxed]
+            turns += [] if relaxed is None else [0]
+        i = turns.index(min(turns))
+        if turns[i] >= RACE_SLICES:
+            break
+        run.tabu[worker] = racers[i]
+        moves += _drive(run, racers[i], share, None, seconds)
+        turns[i] += 1
+    return min(racers, key=lambda racer: int(racer.makespan[1])), moves
 
 
 def _drive(
@@ -558,7 +580,7 @@ def _drive(
 
 
 def _races(run: _Run, opts: HeuristicOptions) -> bool:
-    """Whether a fresh tabu search races a second start: some operation has a choice of
+    """Whether a fresh tabu search may race a second start: some operation has a choice of
     machine and the batching search (which starts from the relaxation itself) does not run."""
     p = run.p
     return not _batches(p, opts) and int(np.diff(p.mode_ptr).max(initial=0)) >= 2
@@ -570,9 +592,9 @@ def _relaxed_start(run: _Run, opts: HeuristicOptions, seed: int) -> TabuState | 
     rules' earliest-finish selection fills idle machines with slow modes, and a search moving
     one critical operation at a time does not rebalance the loads (DESIGN.md section 11, "A
     second start on flexible shops"). None when the LP is not in (without a time limit it is
-    waited for), its assignment is the best schedule's, or no decode starts the search; with
-    a time limit the decodes stop after RACE_SHARE / 4 of the time left (at least one is
-    made)."""
+    waited for, up to its own LP_SECONDS), its assignment is the best schedule's, or no decode
+    starts the search; with a time limit the decodes after the first stop RACE_SHARE / 4 of
+    the time left from here."""
     p = run.p
     best = run.best
     shares = relaxation_shares(run.compiled, None if run.deadline is None else 0.0)
@@ -592,12 +614,13 @@ def _relaxed_start(run: _Run, opts: HeuristicOptions, seed: int) -> TabuState | 
     for scheme, rule in itertools.product(opts.schemes, opts.rules):
         if shortest is not None and (run.finished() or time.perf_counter() > until):
             break
-        viol = decode(p, w, SCHEMES[scheme], RULES[rule], no_prio, assign, False, none, deadline)
+        stop = deadline if shortest is None else min(deadline, until)
+        viol = decode(p, w, SCHEMES[scheme], RULES[rule], no_prio, assign, False, none, stop)
         if viol == ABORTED:
             break
         if viol == 0 and (shortest is None or int(w.end.max()) < shortest[0]):
             shortest = (int(w.end.max()), w.mode.copy(), w.start.copy())
-    if shortest is None:
+    if shortest is None or run.finished():
         return None
     st = make_tabu_state(p, shortest[1], shortest[2], seed)
     return st if start_tabu(p, st) else None

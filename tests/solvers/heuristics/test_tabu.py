@@ -6,6 +6,7 @@ started."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -401,27 +402,57 @@ def test_on_a_flexible_shop_the_search_races_the_relaxations_machines(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The rules' earliest-finish selection fills idle machines with slow modes: a fresh tabu
-    search also starts from the load relaxation's assignment, each start runs a share of the
-    moves, and the shorter goes on. Without a time limit the race is reproducible."""
+    search also starts from the load relaxation's assignment, the two take turns for a share
+    of the moves, and the shorter goes on. Without a time limit the race is reproducible."""
     inst = _flexible_shop(tmp_path)
     c = compile_instance(inst)
     made, driven = _race_log(monkeypatch)
-    config = SolveConfig(workers=1, seed=2, options={"iterations": 400})
+    config = SolveConfig(workers=1, seed=2, options={"iterations": 4000})
     result = HeuristicSolver().solve(c, config)
     assert len(made) == 1 and made[0][0] is not None
     relaxed, modes = made[0]
     shares = relaxation_shares(c)
     assert shares is not None and np.array_equal(modes, largest_shares(c, shares))
-    assert len(driven) == 3 and driven[1] is relaxed and driven[0] is not relaxed
-    leader = min(driven[:2], key=lambda racer: int(racer.makespan[1]))
-    assert driven[2] is leader
-    for racer in driven[:2]:
+    first = driven[0]
+    race = 2 * heuristic_solver.RACE_SLICES
+    assert [id(racer) for racer in driven[:race]] == [id(first), id(relaxed)] * (race // 2)
+    leader = min((first, relaxed), key=lambda racer: int(racer.makespan[1]))
+    assert len(driven) == race + 1 and driven[-1] is leader
+    for racer in (first, relaxed):
         found = Schedule.from_arrays(c, racer.best_mode, racer.best_start)
         assert validate(inst, found) == []
     assert result.schedule is not None and validate(inst, result.schedule) == []
-    assert result.objective == min(int(racer.makespan[1]) for racer in driven[:2])
+    assert result.objective == int(leader.makespan[1])
     again = HeuristicSolver().solve(c, config)
     assert again.objective == result.objective and again.schedule == result.schedule
+
+
+def test_a_race_cut_short_leaves_both_starts_even_and_keeps_the_leader(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The default solve ends a heuristic turn by its stop event, any time: the starts have
+    taken turns, so each has had its share, and the shorter is the one carried on."""
+    inst = _flexible_shop(tmp_path, seed=6)
+    c = compile_instance(inst)
+    made, driven = _race_log(monkeypatch)
+    stop = threading.Event()
+    drive = heuristic_solver._drive
+
+    def stopping(run: Any, st_: Any, *args: Any) -> int:
+        moves = drive(run, st_, *args)
+        if len(driven) == 4:
+            stop.set()
+        return moves
+
+    monkeypatch.setattr(heuristic_solver, "_drive", stopping)
+    solver = HeuristicSolver()
+    result = solver.solve(c, SolveConfig(workers=1, stop=stop, options={"iterations": 4000}))
+    relaxed = made[0][0]
+    assert relaxed is not None and [racer is relaxed for racer in driven[:4]] == [False, True] * 2
+    leader = min(driven[:2], key=lambda racer: int(racer.makespan[1]))
+    assert len(driven) == 5 and driven[4] is leader
+    assert solver._carry is not None and solver._carry.states[0] is leader
+    assert result.schedule is not None and validate(inst, result.schedule) == []
 
 
 def test_without_a_choice_of_machine_there_is_no_race(monkeypatch: pytest.MonkeyPatch) -> None:
