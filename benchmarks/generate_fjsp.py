@@ -4,7 +4,8 @@ for the heuristic's races beyond the public sets (whose largest have 500 operati
 Each job has `ops` operations in a fixed order; each operation may run on 1 to `alternatives`
 distinct machines (uniformly many, uniformly chosen), at a base time drawn uniformly from
 DURATION scaled per machine by a factor drawn from SPEED, so that modes differ modestly, as in
-the Dauzere-Peres and Paulli sets.
+the Dauzere-Peres and Paulli sets. The header's third field is the most alternatives an
+operation may have (the public files disagree on it; the loader reads only the first two).
 
     python benchmarks/generate_fjsp.py --seed 1 --jobs 100 --ops 20 --machines 60 \\
         --alternatives 30 --out big.fjs
