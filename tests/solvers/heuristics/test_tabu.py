@@ -455,6 +455,24 @@ def test_a_race_cut_short_leaves_both_starts_even_and_keeps_the_leader(
     assert result.schedule is not None and validate(inst, result.schedule) == []
 
 
+def test_under_a_time_limit_the_relaxed_start_joins_once_the_lp_is_in(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With a time limit no worker waits for the LP: the best schedule's start takes its first
+    turn, the relaxed start joins when the LP is in (milliseconds here), and the turns are
+    timed."""
+    inst = _flexible_shop(tmp_path)
+    c = compile_instance(inst)
+    made, driven = _race_log(monkeypatch)
+    result = HeuristicSolver().solve(c, SolveConfig(workers=1, time_limit=1.5))
+    assert len(made) == 1 and made[0][0] is not None
+    relaxed = made[0][0]
+    race = driven[:-1]
+    assert race[0] is not relaxed and any(r is relaxed for r in race)
+    assert len({id(r) for r in race}) == 2
+    assert result.schedule is not None and validate(inst, result.schedule) == []
+
+
 def test_without_a_choice_of_machine_there_is_no_race(monkeypatch: pytest.MonkeyPatch) -> None:
     c = compile_instance(load(FT06))
     made, driven = _race_log(monkeypatch)
