@@ -531,9 +531,11 @@ def _race(
     asked = False
     moves = 0
     while not run.finished() and not any(r.counters[3] == OPTIMAL for r in racers):
-        if not asked and (run.deadline is None or relaxation_shares(run.compiled, 0.0) is not None):
+        wait = None if run.deadline is None else 0.0  # (without a limit: reproducible)
+        shares = None if asked else relaxation_shares(run.compiled, wait)
+        if shares is not None:
             asked = True
-            relaxed = _relaxed_start(run, opts, seed)
+            relaxed = _relaxed_start(run, opts, seed, shares)
             racers += [] if relaxed is None else [relaxed]
             turns += [] if relaxed is None else [0]
         i = turns.index(min(turns))
@@ -582,23 +584,23 @@ def _drive(
 def _races(run: _Run, opts: HeuristicOptions) -> bool:
     """Whether a fresh tabu search may race a second start: some operation has a choice of
     machine and the batching search (which starts from the relaxation itself) does not run."""
-    p = run.p
-    return not _batches(p, opts) and int(np.diff(p.mode_ptr).max(initial=0)) >= 2
+    c = run.compiled
+    return not _batches(run.p, opts) and c.n_modes > c.n_ops  # (every op has a mode)
 
 
-def _relaxed_start(run: _Run, opts: HeuristicOptions, seed: int) -> TabuState | None:
+def _relaxed_start(
+    run: _Run, opts: HeuristicOptions, seed: int, shares: np.ndarray
+) -> TabuState | None:
     """The tabu search's second start on a flexible shop: the load relaxation's machine
-    assignment (`largest_shares`) decoded under each scheme and rule, the shortest kept. The
-    rules' earliest-finish selection fills idle machines with slow modes, and a search moving
-    one critical operation at a time does not rebalance the loads (DESIGN.md section 11, "A
-    second start on flexible shops"). None when the LP is not in (without a time limit it is
-    waited for, up to its own LP_SECONDS), its assignment is the best schedule's, or no decode
-    starts the search; with a time limit the decodes after the first stop RACE_SHARE / 4 of
-    the time left from here."""
+    assignment (`largest_shares` of its mode `shares`) decoded under each scheme and rule, the
+    shortest kept. The rules' earliest-finish selection fills idle machines with slow modes,
+    and a search moving one critical operation at a time does not rebalance the loads
+    (DESIGN.md section 11, "A second start on flexible shops"). None when its assignment is
+    the best schedule's or no decode starts the search; with a time limit the decodes after
+    the first stop RACE_SHARE / 4 of the time left from here."""
     p = run.p
     best = run.best
-    shares = relaxation_shares(run.compiled, None if run.deadline is None else 0.0)
-    if best is None or shares is None:
+    if best is None:
         return None
     assign = largest_shares(run.compiled, shares)
     if np.array_equal(assign, best.mode):
