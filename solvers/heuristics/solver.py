@@ -43,6 +43,7 @@ from solvers.heuristics.decode import (
     decode,
 )
 from solvers.heuristics.evaluate import N_TERMS, relative_delta, score, violation
+from solvers.heuristics.justify import justified, justifies
 from solvers.heuristics.options import OPTIONS, HeuristicOptions, parse_options
 from solvers.heuristics.problem import (
     NO_DEADLINE,
@@ -210,12 +211,26 @@ def _offer_decoded(
     least_energy: bool,
     label: str,
 ) -> None:
-    """Offer the schedule just decoded into `w` (its violation completed by the bounds)."""
-    if viol != FAILED:
+    """Offer the schedule just decoded into `w` (its violation completed by the bounds), and
+    where shared capacities let it move, its double justification (`w` is left as it was)."""
+    if viol == FAILED:
+        return
+    p = run.p
+    vals = np.zeros(run.levels.shape[0])
+    viol += score(p, w.start, w.mode, run.levels, run.caps, np.zeros(N_TERMS), vals)
+    copies = (w.start.copy(), w.mode.copy(), w.seq.copy())
+    run.offer(_Best(viol, vals, *copies, assign, defer, least_energy, label))
+    if not justifies(p):
+        return
+    moved = justified(p, run.config.objective, w.start, w.end, w.mode, run.kernel_deadline())
+    if moved is not None:
+        start, seq, viol = moved
         vals = np.zeros(run.levels.shape[0])
-        viol += score(run.p, w.start, w.mode, run.levels, run.caps, np.zeros(N_TERMS), vals)
-        copies = (w.start.copy(), w.mode.copy(), w.seq.copy())
-        run.offer(_Best(viol, vals, *copies, assign, defer, least_energy, label))
+        viol += score(p, start, w.mode, run.levels, run.caps, np.zeros(N_TERMS), vals)
+        mode = w.mode.copy()
+        run.offer(
+            _Best(viol, vals, start, mode, seq, assign, defer, least_energy, label + ", justified")
+        )
 
 
 def _construct(run: _Run, opts: HeuristicOptions) -> None:

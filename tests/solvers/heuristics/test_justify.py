@@ -1,0 +1,200 @@
+"""Double justification (`solvers.heuristics.justify`): valid, never longer, never later for
+a job under weighted tardiness, and shorter where the power cap was handed out greedily."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import instances
+
+from scheduler import solve
+from scheduler.core.compile import compile_instance
+from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
+from scheduler.core.objective import Objective
+from scheduler.core.schedule import Schedule
+from scheduler.core.validate import validate
+from solvers.heuristics.decode import RULES, SCHEMES, decode
+from solvers.heuristics.justify import job_latest_ends, justified, justifies
+from solvers.heuristics.problem import NO_DEADLINE, make_problem, make_workspace
+from solvers.heuristics.regroup import NOISE, rng_for, run_variant, variants
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _capped(
+    seed: int,
+    cap_kw: float | Profile = 55.0,
+    jobs: int = 30,
+    windows: bool = False,
+    crew: bool = False,
+) -> Instance:
+    """`jobs` jobs of three 17-45-tick ops on 2 of 6 machines, drawing 10-30 kW under a cap
+    that lets two or three run at once, with releases, due dates and setups between two
+    families; optionally machine windows and a crew of 2 that some modes need one of."""
+    rng = np.random.default_rng(seed)
+    machines = tuple(
+        Machine(f"M{m}", unavailable=((int(rng.integers(0, 200)), int(rng.integers(200, 230))),))
+        if windows
+        else Machine(f"M{m}")
+        for m in range(6)
+    )
+
+    def mode(m: int) -> Mode:
+        needs = {"crew": 1} if crew and rng.random() < 0.4 else {}
+        return Mode(
+            f"M{m}",
+            int(rng.integers(17, 46)),
+            power_kw=float(rng.integers(10, 31)),
+            resources=needs,
+        )
+
+    chosen = tuple(
+        Job(
+            f"J{j}",
+            tuple(
+                Operation(
+                    f"J{j}-{k}",
+                    tuple(mode(m) for m in rng.choice(6, size=2, replace=False)),
+                    family=("a", "b")[int(rng.integers(0, 2))],
+                )
+                for k in range(3)
+            ),
+            release=int(rng.integers(0, 40)),
+            due=int(rng.integers(100, 400)),
+        )
+        for j in range(jobs)
+    )
+    return Instance(
+        machines,
+        chosen,
+        energy=Energy(power_cap_kw=cap_kw),
+        setup_times={m.id: {"a": {"b": 3}, "b": {"a": 5}} for m in machines},
+        resources=(Resource("crew", 2),) if crew else (),
+    )
+
+
+@SETTINGS
+@given(
+    st.integers(0, 2**16),
+    st.sampled_from((40.0, 55.0, Profile(((0, 35.0), (60, 70.0)), period=120))),
+    st.integers(4, 16),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from(("makespan", "weighted_tardiness")),
+)
+def test_justified_plants_are_valid_and_never_worse(
+    seed: int, cap: float | Profile, jobs: int, windows: bool, crew: bool, objective: str
+) -> None:
+    """Small capped plants with setups, releases, machine windows, a crew and a cap profile:
+    every justification of a batching decode passes `validate`, ends no later, and keeps
+    each job within what the objective allows it."""
+    inst = _capped(seed, cap, jobs, windows, crew)
+    _check_justifications(inst, Objective.parse(objective), seed)
+
+
+@SETTINGS
+@given(
+    instances(energy_caps=True, jobs=(3, 8), ops_per_job=(1, 4))
+    | instances(energy_caps=True, jobs=(3, 8), ops_per_job=(1, 4), deadlines=False, horizon=False),
+    st.sampled_from(("makespan", "weighted_tardiness", "total_flow_time")),
+    st.integers(0, 2**16),
+)
+def test_justified_schedules_are_valid_and_never_worse(
+    inst: Instance, objective: str, seed: int
+) -> None:
+    """On instances with windows, setups, resources, lags, deadlines and power caps, every
+    justification of a decoded schedule passes `validate`, ends no later, and keeps each job
+    within what the objective allows it (`job_latest_ends`)."""
+    _check_justifications(inst, Objective.parse(objective), seed)
+
+
+def _check_justifications(inst: Instance, obj: Objective, seed: int) -> int:
+    """Justify every complete batching and rule decode of `inst`; check each justified
+    schedule; return how many got shorter."""
+    c = compile_instance(inst)
+    p = make_problem(c, obj)
+    w = make_workspace(p)
+    decoded = []
+    for v in variants(p, least_energy=bool(seed % 2), c=c):
+        if run_variant(p, w, v, NOISE, rng_for(seed), NO_DEADLINE, None, 50) == 0:
+            decoded.append((w.start.copy(), w.end.copy(), w.mode.copy()))
+    for scheme in SCHEMES.values():
+        rule = list(RULES.values())[seed % len(RULES)]
+        prio = np.zeros(p.n_ops)
+        free = np.full(p.n_ops, -1, dtype=np.int64)
+        none = np.zeros(p.n_ops, dtype=np.bool_)
+        if decode(p, w, scheme, rule, prio, free, False, none, NO_DEADLINE) == 0:
+            decoded.append((w.start.copy(), w.end.copy(), w.mode.copy()))
+    shorter = 0
+    for start, end, mode in decoded:
+        late = job_latest_ends(p, obj, end)
+        moved = justified(p, obj, start, end, mode, NO_DEADLINE)
+        if moved is None:
+            continue
+        shorter += 1
+        new_start, seq, viol = moved
+        assert justifies(p)
+        assert viol == 0
+        assert sorted(seq) == list(range(p.n_ops))
+        new_end = new_start + p.mode_duration[mode]
+        assert new_end.max() < end.max()
+        assert (new_end <= late[p.op_job]).all()
+        assert validate(inst, Schedule.from_arrays(c, mode, new_start)) == []
+    return shorter
+
+
+def test_justification_shortens_greedy_schedules_under_a_tight_cap() -> None:
+    """Batching decodes of a capped plant leave room that a right and a left pass fill: most
+    of them get shorter, none longer, and the result stays within the cap."""
+    inst = _capped(5)
+    c = compile_instance(inst)
+    obj = Objective.parse("makespan")
+    p = make_problem(c, obj)
+    w = make_workspace(p)
+    shorter = tried = 0
+    for seed in range(3):
+        for v in variants(p, least_energy=False, c=c):
+            assert run_variant(p, w, v, NOISE, rng_for(seed), NO_DEADLINE, None, 0) == 0
+            tried += 1
+            moved = justified(p, obj, w.start, w.end, w.mode, NO_DEADLINE)
+            if moved is not None:
+                shorter += 1
+                schedule = Schedule.from_arrays(c, w.mode, moved[0])
+                assert validate(inst, schedule) == []
+    assert tried >= 8 and shorter >= tried // 2, (shorter, tried)
+
+
+def test_without_a_cap_or_resources_nothing_moves() -> None:
+    """A semi-active schedule with only machines has nothing to regroup: not attempted."""
+    inst = _capped(5)
+    inst = dataclasses.replace(inst, energy=dataclasses.replace(inst.energy, power_cap_kw=None))
+    p = make_problem(compile_instance(inst), Objective.parse("makespan"))
+    assert not justifies(p)
+
+
+def test_the_heuristic_offers_justified_schedules() -> None:
+    """On a capped plant the heuristic's best schedule is a justified one (its message names
+    it), and it is valid."""
+    inst = _capped(7, cap_kw=45.0)
+    result = solve(inst, solver="heuristic", iterations=50, warm_start=False)
+    assert result.schedule is not None
+    assert validate(inst, result.schedule) == []
+    assert "justified" in result.message, result.message
+
+
+def test_the_right_pass_keeps_jobs_by_their_due_dates() -> None:
+    """Under weighted tardiness a job may be pushed to its due date or its end, whichever is
+    later; under the makespan alone, to the makespan."""
+    inst = _capped(3)
+    c = compile_instance(inst)
+    p = make_problem(c, Objective.parse("weighted_tardiness"))
+    end = np.arange(p.n_ops, dtype=np.int64) * 3
+    done = np.maximum.reduceat(end, p.job_op_ptr[:-1])
+    late = job_latest_ends(p, Objective.parse("weighted_tardiness"), end)
+    assert (late == np.maximum(done, p.job_due)).all()
+    flow = job_latest_ends(p, Objective.parse("total_flow_time"), end)
+    assert (flow == done).all()
+    assert (job_latest_ends(p, Objective.parse("makespan"), end) == end.max()).all()
