@@ -41,13 +41,15 @@ def batch_decode(
     rng: np.ndarray,
     deadline: float,
     boost: np.ndarray,
+    free_to: int,
     fixed_to: int,
 ) -> float:
     """Build a schedule in w.start/w.end/w.mode (placement order in w.seq); `assign[o]` >= 0
     fixes op o's global mode, -1 lets the machine selection choose (earliest finish, or
     `least_energy`); `stay` (in mean setups) favours the machine's current family; `boost[j]`
-    (ticks) counts against the start of job j's ops when choosing; an op ready at
-    `fixed_to` or later chooses its mode as if unfixed (the free tail). Returns the
+    (ticks) counts against the start of job j's ops when choosing; an op ready before
+    `free_to` (the free head) or at `fixed_to` or later (the free tail) chooses its mode as if
+    unfixed. Returns the
     violation, or FAILED when an op finds no start within the span, or ABORTED once the clock
     passes `deadline` (NO_DEADLINE: none)."""
     n = p.n_ops
@@ -140,7 +142,7 @@ def batch_decode(
         """Place op o in its preferred mode (cand_k, cand_s); False if none fits."""
         best_k, best_s, best_e, best_kwh = -1, -1, 0, 0.0
         lo, hi = p.mode_ptr[o], p.mode_ptr[o + 1]
-        if assign[o] >= 0 and w.ready[o] < fixed_to:
+        if assign[o] >= 0 and free_to <= w.ready[o] < fixed_to:
             lo, hi = assign[o], assign[o] + 1
         for k in range(lo, hi):
             s = place(o, k)
@@ -287,7 +289,7 @@ def batch_decode(
         for i in range(n_active):
             x = active[i]
             stale = False
-            fixed = assign[x] >= 0 and w.ready[x] < fixed_to
+            fixed = assign[x] >= 0 and free_to <= w.ready[x] < fixed_to
             for kk in range(p.mode_ptr[x], p.mode_ptr[x + 1]):
                 stale = stale or (p.mode_machine[kk] == mk and (not fixed or assign[x] == kk))
             dx = p.mode_duration[cand_k[x]]

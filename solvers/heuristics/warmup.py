@@ -103,7 +103,7 @@ def _warm() -> None:
         start_tabu(p, tabu)
         tabu_search(p, tabu, 4, 100)
         boost = np.zeros(p.n_jobs)
-        batch_decode(p, w, assign, False, 0.0, 0.0, rng_for(0), NO_DEADLINE, boost, NO_END)
+        batch_decode(p, w, assign, False, 0.0, 0.0, rng_for(0), NO_DEADLINE, boost, 0, NO_END)
         justified(p, objective, w.start, w.end, w.mode, NO_DEADLINE)
         _first_call_s.append(time.perf_counter() - started)
     except BaseException as error:  # re-raised in the solving thread by first_call_seconds

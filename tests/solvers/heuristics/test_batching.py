@@ -3,7 +3,7 @@ the validator, on random instances with setups, windows, releases, deadlines, re
 power caps, with and without squeaky-wheel priorities and free tails; energy-balanced modes
 respect the load target where they can; small capped instances also decode with free
 machine selection; the squeaky wheel blames the jobs its objective does
-and moves them forward; a free tail lets an op leave its fixed machine."""
+and moves them forward; a free tail or head lets an op leave its fixed machine."""
 
 from __future__ import annotations
 
@@ -109,10 +109,12 @@ def test_a_boost_moves_its_job_forward() -> None:
     assert starts[0] > 0 and starts[1] == 0
 
 
-def _two_jobs_on_a_or_b(fixed: str, tail: float) -> tuple[int, list[str], list[str]]:
+def _two_jobs_on_a_or_b(
+    fixed: str, tail: float, head: float = 0.0
+) -> tuple[int, list[str], list[str]]:
     """J0 (A 20 or B 15) ready at 0 and J1 (A or B, 10) released at 10, each fixed to the
-    machine named in `fixed` and decoded with a free tail of `tail` of a 30-tick horizon:
-    the makespan, the machines, and the validator's findings."""
+    machine named in `fixed` and decoded with a free tail of `tail` and a free head of `head`
+    of a 30-tick horizon: the makespan, the machines, and the validator's findings."""
     durations = (({"A": 20, "B": 15}, 0), ({"A": 10, "B": 10}, 10))
     jobs = tuple(
         Job(f"J{j}", (Operation(f"J{j}-0", tuple(Mode(m, d[m]) for m in "AB")),), release=r)
@@ -123,7 +125,7 @@ def _two_jobs_on_a_or_b(fixed: str, tail: float) -> tuple[int, list[str], list[s
     p = make_problem(c, Objective.parse("makespan"))
     w = make_workspace(p)
     assign = c.mode_ptr[:-1] + np.array(["AB".index(m) for m in fixed])
-    v = Variant(assign.astype(np.int64), False, 0.0, f"fixed to {fixed}", tail)
+    v = Variant(assign.astype(np.int64), False, 0.0, f"fixed to {fixed}", tail, head)
     assert run_variant(p, w, v, 0.0, rng_for(0), NO_DEADLINE, None, 30) == 0
     machines = ["AB"[p.mode_machine[k]] for k in w.mode]
     found = validate(inst, Schedule.from_arrays(c, w.mode.copy(), w.start.copy()))
@@ -136,6 +138,13 @@ def test_a_free_tail_lets_a_late_op_leave_its_fixed_machine() -> None:
     the tail, stays on A although B would end it sooner."""
     assert _two_jobs_on_a_or_b("AA", 0.0) == (30, ["A", "A"], [])
     assert _two_jobs_on_a_or_b("AA", 0.7) == (20, ["A", "B"], [])
+
+
+def test_a_free_head_lets_an_early_op_leave_its_fixed_machine() -> None:
+    """Ready in the free head (the first 20 % of the horizon, to tick 6) J0 takes B, which
+    ends it sooner than its fixed A; J1, ready at 10, keeps its fixed A."""
+    assert _two_jobs_on_a_or_b("AA", 0.0, 0.2) == (20, ["B", "A"], [])
+    assert _two_jobs_on_a_or_b("AA", 0.0, 0.0) == (30, ["A", "A"], [])
 
 
 def test_a_free_tail_op_is_placed_again_when_its_machine_fills() -> None:
