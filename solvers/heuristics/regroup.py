@@ -10,8 +10,9 @@ so the decodes fix modes that trade one for the other: first a quick greedy assi
 a target to the alternative that costs least extra energy per tick relieved), then the modes
 of the load relaxation with its energy row (`scheduler.core.relaxation`, a linear program),
 which are better but take about 1 s to solve on 20,000 operations; ops ready in the first
-FREE_HEAD or last FREE_TAIL of the horizon, where the cap has room, choose freely. Below FREE_CAP_OPS
-operations, where a decode costs milliseconds, the machine selection also runs free."""
+FREE_HEAD or last FREE_TAIL of the horizon, where the cap has room, choose freely. Below
+FREE_CAP_OPS operations, where a decode costs milliseconds, the machine selection also runs
+free."""
 
 from __future__ import annotations
 
