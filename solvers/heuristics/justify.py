@@ -36,13 +36,12 @@ def justify(
     start: np.ndarray,
     end: np.ndarray,
     mode: np.ndarray,
-    seq: np.ndarray,
     job_late: np.ndarray,
     rounds: int,
     deadline: float,
 ) -> float:
-    """Double-justify the complete schedule in `start`/`end`/`mode` in place (its left pass's
-    order in `seq`), up to `rounds` times while it gets shorter; no op of job j is pushed to
+    """Double-justify the complete schedule in `start`/`end`/`mode` in place, up to `rounds`
+    times while it gets shorter; no op of job j is pushed to
     end past `job_late[j]` (at least the job's end: what the objective lets it reach).
     Returns the violation, UNCHANGED when no round shortened it (or an order it relies on
     broke), or ABORTED once the clock passes `deadline`."""
@@ -213,7 +212,6 @@ def justify(
         for o in range(n):
             start[o] = new_start[o]
             end[o] = new_start[o] + dur[o]
-        seq[:] = order
         result = violation(p, start, end, mode)
     return result
 
@@ -244,12 +242,12 @@ def justified(
     end: np.ndarray,
     mode: np.ndarray,
     deadline: float,
-) -> tuple[np.ndarray, np.ndarray, float] | None:
-    """The double justification of a complete schedule, on copies: (start, left-pass order,
-    violation), or None when it did not get shorter or the clock passed `deadline`."""
-    start, end, seq = start.copy(), end.copy(), np.empty(p.n_ops, dtype=np.int64)
+) -> tuple[np.ndarray, float] | None:
+    """The double justification of a complete schedule, on copies: (start, violation), or
+    None when it did not get shorter or the clock passed `deadline`."""
+    start, end = start.copy(), end.copy()
     late = job_latest_ends(p, objective, end)
-    viol = justify(p, start, end, mode, seq, late, ROUNDS, deadline)
+    viol = justify(p, start, end, mode, late, ROUNDS, deadline)
     if viol < 0:
         return None
-    return start, seq, viol
+    return start, viol

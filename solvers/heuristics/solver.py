@@ -100,7 +100,8 @@ class _Best:
     vals: np.ndarray
     start: np.ndarray
     mode: np.ndarray
-    seq: np.ndarray  # placement order: as priorities it replays the schedule
+    seq: np.ndarray  # placement order: as priorities it replays the schedule (or the one it
+    # was justified from)
     assign: np.ndarray  # fixed modes of that replay (-1: the machine selection decides)
     defer: np.ndarray  # bool per op: deferred in that replay
     least_energy: bool  # the machine selection of that replay
@@ -219,17 +220,25 @@ def _offer_decoded(
     vals = np.zeros(run.levels.shape[0])
     viol += score(p, w.start, w.mode, run.levels, run.caps, np.zeros(N_TERMS), vals)
     copies = (w.start.copy(), w.mode.copy(), w.seq.copy())
-    run.offer(_Best(viol, vals, *copies, assign, defer, least_energy, label))
+    best = _Best(viol, vals, *copies, assign, defer, least_energy, label)
+    run.offer(best)
+    _offer_justified(run, best)
+
+
+def _offer_justified(run: _Run, found: _Best) -> None:
+    """Where shared capacities let ops move, offer the double justification of the complete
+    schedule `found` (`solvers.heuristics.justify`)."""
+    p = run.p
     if not justifies(p):
         return
-    moved = justified(p, run.config.objective, w.start, w.end, w.mode, run.kernel_deadline())
-    if moved is not None:
-        start, seq, viol = moved
+    end = found.start + p.mode_duration[found.mode]
+    moved = justified(p, run.config.objective, found.start, end, found.mode, run.kernel_deadline())
+    if moved is not None:  # (its replay stays that of `found`, which the search goes on from)
+        start, viol = moved
         vals = np.zeros(run.levels.shape[0])
-        viol += score(p, start, w.mode, run.levels, run.caps, np.zeros(N_TERMS), vals)
-        mode = w.mode.copy()
+        viol += score(p, start, found.mode, run.levels, run.caps, np.zeros(N_TERMS), vals)
         run.offer(
-            _Best(viol, vals, start, mode, seq, assign, defer, least_energy, label + ", justified")
+            replace(found, viol=viol, vals=vals, start=start, label=found.label + ", justified")
         )
 
 
@@ -359,7 +368,9 @@ def _search(run: _Run, opts: HeuristicOptions, seed: int, worker: int) -> int:
     makespan_first = any(t == "makespan" for t, _ in run.config.objective.levels[0])
 
     def offer() -> bool:
-        run.offer(_from_state(st, best.least_energy))
+        found = _from_state(st, best.least_energy)
+        run.offer(found)
+        _offer_justified(run, found)
         return False
 
     left = None if total is None else max(0, total - moves)  # (what the tabu search left)

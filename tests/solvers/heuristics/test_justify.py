@@ -4,8 +4,11 @@ a job under weighted tardiness, and shorter where the power cap was handed out g
 from __future__ import annotations
 
 import dataclasses
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import instances
@@ -16,6 +19,7 @@ from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation
 from scheduler.core.objective import Objective
 from scheduler.core.schedule import Schedule
 from scheduler.core.validate import validate
+from solvers.heuristics import solver as heuristic_solver
 from solvers.heuristics.decode import RULES, SCHEMES, decode
 from solvers.heuristics.justify import job_latest_ends, justified, justifies
 from solvers.heuristics.problem import NO_DEADLINE, make_problem, make_workspace
@@ -43,7 +47,7 @@ def _capped(
     )
 
     def mode(m: int) -> Mode:
-        needs = {"crew": 1} if crew and rng.random() < 0.4 else {}
+        needs = MappingProxyType({"crew": 1} if crew and rng.random() < 0.4 else {})
         return Mode(
             f"M{m}",
             int(rng.integers(17, 46)),
@@ -71,7 +75,7 @@ def _capped(
         machines,
         chosen,
         energy=Energy(power_cap_kw=cap_kw),
-        setup_times={m.id: {"a": {"b": 3}, "b": {"a": 5}} for m in machines},
+        setup_times=MappingProxyType({m.id: {"a": {"b": 3}, "b": {"a": 5}} for m in machines}),
         resources=(Resource("crew", 2),) if crew else (),
     )
 
@@ -135,10 +139,9 @@ def _check_justifications(inst: Instance, obj: Objective, seed: int) -> int:
         if moved is None:
             continue
         shorter += 1
-        new_start, seq, viol = moved
+        new_start, viol = moved
         assert justifies(p)
         assert viol == 0
-        assert sorted(seq) == list(range(p.n_ops))
         new_end = new_start + p.mode_duration[mode]
         assert new_end.max() < end.max()
         assert (new_end <= late[p.op_job]).all()
@@ -183,6 +186,26 @@ def test_the_heuristic_offers_justified_schedules() -> None:
     assert result.schedule is not None
     assert validate(inst, result.schedule) == []
     assert "justified" in result.message, result.message
+
+
+def test_the_local_search_offers_its_bests_justified(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below the batching search's size the annealing's bests are justified too, and a
+    justified schedule keeps the replay of the one it came from (the search goes on from
+    what it found, not from a replay of the justified order, which decodes to another)."""
+    offered: list[tuple[str, str]] = []
+    original = heuristic_solver._offer_justified
+
+    def spy(run: Any, found: Any) -> None:
+        before = run.best
+        original(run, found)
+        if run.best is not before and run.best.label.endswith(", justified"):
+            assert run.best.seq is found.seq
+            offered.append((found.label, run.best.label))
+
+    monkeypatch.setattr(heuristic_solver, "_offer_justified", spy)
+    result = solve(_capped(0, cap_kw=45.0), solver="heuristic", iterations=2000, warm_start=False)
+    assert result.schedule is not None
+    assert ("local search", "local search, justified") in offered, offered
 
 
 def test_the_right_pass_keeps_jobs_by_their_due_dates() -> None:
