@@ -39,9 +39,11 @@ def justify(
     job_late: np.ndarray,
     rounds: int,
     deadline: float,
+    strict: bool = True,
 ) -> float:
     """Double-justify the complete schedule in `start`/`end`/`mode` in place, up to `rounds`
-    times while it gets shorter; no op of job j is pushed to
+    times while it gets shorter (not `strict`: the first round also when no longer, for a
+    schedule a move has changed, whose passes rebuild it feasible); no op of job j is pushed to
     end past `job_late[j]` (at least the job's end: what the objective lets it reach).
     Returns the violation, UNCHANGED when no round shortened it (or an order it relies on
     broke), or ABORTED once the clock passes `deadline`."""
@@ -206,7 +208,7 @@ def justify(
             done[o] = True
             take(k, t, d)
             longest = max(longest, t + d)
-        if longest >= makespan:
+        if longest > makespan or (longest == makespan and (strict or result != UNCHANGED)):
             break
         makespan = longest
         for o in range(n):

@@ -4,18 +4,18 @@ a job under weighted tardiness, and shorter where the power cap was handed out g
 from __future__ import annotations
 
 import dataclasses
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from plants import capped_plant
 from strategies import instances
 
 from scheduler import solve
 from scheduler.core.compile import compile_instance
-from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile, Resource
+from scheduler.core.model import Instance, Profile
 from scheduler.core.objective import Objective
 from scheduler.core.schedule import Schedule
 from scheduler.core.validate import validate
@@ -26,58 +26,6 @@ from solvers.heuristics.problem import NO_DEADLINE, make_problem, make_workspace
 from solvers.heuristics.regroup import NOISE, rng_for, run_variant, variants
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def _capped(
-    seed: int,
-    cap_kw: float | Profile = 55.0,
-    jobs: int = 30,
-    windows: bool = False,
-    crew: bool = False,
-) -> Instance:
-    """`jobs` jobs of three 17-45-tick ops on 2 of 6 machines, drawing 10-30 kW under a cap
-    that lets two or three run at once, with releases, due dates and setups between two
-    families; optionally machine windows and a crew of 2 that some modes need one of."""
-    rng = np.random.default_rng(seed)
-    machines = tuple(
-        Machine(f"M{m}", unavailable=((int(rng.integers(0, 200)), int(rng.integers(200, 230))),))
-        if windows
-        else Machine(f"M{m}")
-        for m in range(6)
-    )
-
-    def mode(m: int) -> Mode:
-        needs = MappingProxyType({"crew": 1} if crew and rng.random() < 0.4 else {})
-        return Mode(
-            f"M{m}",
-            int(rng.integers(17, 46)),
-            power_kw=float(rng.integers(10, 31)),
-            resources=needs,
-        )
-
-    chosen = tuple(
-        Job(
-            f"J{j}",
-            tuple(
-                Operation(
-                    f"J{j}-{k}",
-                    tuple(mode(m) for m in rng.choice(6, size=2, replace=False)),
-                    family=("a", "b")[int(rng.integers(0, 2))],
-                )
-                for k in range(3)
-            ),
-            release=int(rng.integers(0, 40)),
-            due=int(rng.integers(100, 400)),
-        )
-        for j in range(jobs)
-    )
-    return Instance(
-        machines,
-        chosen,
-        energy=Energy(power_cap_kw=cap_kw),
-        setup_times=MappingProxyType({m.id: {"a": {"b": 3}, "b": {"a": 5}} for m in machines}),
-        resources=(Resource("crew", 2),) if crew else (),
-    )
 
 
 @SETTINGS
@@ -95,7 +43,7 @@ def test_justified_plants_are_valid_and_never_worse(
     """Small capped plants with setups, releases, machine windows, a crew and a cap profile:
     every justification of a batching decode passes `validate`, ends no later, and keeps
     each job within what the objective allows it."""
-    inst = _capped(seed, cap, jobs, windows, crew)
+    inst = capped_plant(seed, cap, jobs, windows, crew)
     _check_justifications(inst, Objective.parse(objective), seed)
 
 
@@ -152,7 +100,7 @@ def _check_justifications(inst: Instance, obj: Objective, seed: int) -> int:
 def test_justification_shortens_greedy_schedules_under_a_tight_cap() -> None:
     """Batching decodes of a capped plant leave room that a right and a left pass fill: most
     of them get shorter, none longer, and the result stays within the cap."""
-    inst = _capped(5)
+    inst = capped_plant(5)
     c = compile_instance(inst)
     obj = Objective.parse("makespan")
     p = make_problem(c, obj)
@@ -172,7 +120,7 @@ def test_justification_shortens_greedy_schedules_under_a_tight_cap() -> None:
 
 def test_without_a_cap_or_resources_nothing_moves() -> None:
     """A semi-active schedule with only machines has nothing to regroup: not attempted."""
-    inst = _capped(5)
+    inst = capped_plant(5)
     inst = dataclasses.replace(inst, energy=dataclasses.replace(inst.energy, power_cap_kw=None))
     p = make_problem(compile_instance(inst), Objective.parse("makespan"))
     assert not justifies(p)
@@ -181,7 +129,7 @@ def test_without_a_cap_or_resources_nothing_moves() -> None:
 def test_the_heuristic_offers_justified_schedules() -> None:
     """On a capped plant the heuristic's best schedule is a justified one (its message names
     it), and it is valid."""
-    inst = _capped(7, cap_kw=45.0)
+    inst = capped_plant(7, cap_kw=45.0)
     result = solve(inst, solver="heuristic", iterations=50, warm_start=False)
     assert result.schedule is not None
     assert validate(inst, result.schedule) == []
@@ -203,7 +151,9 @@ def test_the_local_search_offers_its_bests_justified(monkeypatch: pytest.MonkeyP
             offered.append((found.label, run.best.label))
 
     monkeypatch.setattr(heuristic_solver, "_offer_justified", spy)
-    result = solve(_capped(0, cap_kw=45.0), solver="heuristic", iterations=2000, warm_start=False)
+    result = solve(
+        capped_plant(0, cap_kw=45.0), solver="heuristic", iterations=2000, warm_start=False
+    )
     assert result.schedule is not None
     assert ("local search", "local search, justified") in offered, offered
 
@@ -211,7 +161,7 @@ def test_the_local_search_offers_its_bests_justified(monkeypatch: pytest.MonkeyP
 def test_the_right_pass_keeps_jobs_by_their_due_dates() -> None:
     """Under weighted tardiness a job may be pushed to its due date or its end, whichever is
     later; under the makespan alone, to the makespan."""
-    inst = _capped(3)
+    inst = capped_plant(3)
     c = compile_instance(inst)
     p = make_problem(c, Objective.parse("weighted_tardiness"))
     end = np.arange(p.n_ops, dtype=np.int64) * 3
