@@ -49,9 +49,8 @@ def batch_decode(
     `least_energy`); `stay` (in mean setups) favours the machine's current family; `boost[j]`
     (ticks) counts against the start of job j's ops when choosing; an op ready before
     `free_to` (the free head) or at `fixed_to` or later (the free tail) chooses its mode as if
-    unfixed. Returns the
-    violation, or FAILED when an op finds no start within the span, or ABORTED once the clock
-    passes `deadline` (NO_DEADLINE: none)."""
+    unfixed. Returns the violation, or FAILED when an op finds no start within the span, or
+    ABORTED once the clock passes `deadline` (NO_DEADLINE: none)."""
     n = p.n_ops
     mfree = np.zeros(p.n_machines, dtype=np.int64)
     mfam = np.full(p.n_machines, -1, dtype=np.int64)

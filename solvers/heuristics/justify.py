@@ -39,7 +39,7 @@ def justify(
     job_late: np.ndarray,
     rounds: int,
     deadline: float,
-    strict: bool = True,
+    strict: bool,
 ) -> float:
     """Double-justify the complete schedule in `start`/`end`/`mode` in place, up to `rounds`
     times while it gets shorter (not `strict`: the first round also when no longer, for a
@@ -68,7 +68,12 @@ def justify(
                 mprev[o] = last[m]
                 mnext[last[m]] = o
             last[m] = o
-    span = p.span
+    makespan = 0
+    for o in range(n):
+        makespan = max(makespan, end[o])
+    if makespan > p.span:  # (a move may have stretched an op past the time lines)
+        return UNCHANGED
+    span = makespan  # the time lines: no pass places an op past the makespan
     pw = np.empty(span, dtype=np.float64)  # power left per tick
     rr = np.empty((p.n_res, span), dtype=np.int64)  # resource capacity left per tick
     tol = np.empty(span, dtype=np.float64)
@@ -83,6 +88,7 @@ def justify(
             return 0
         return p.setup[mach[x], fam[o], fam[x]]
 
+    # window_hit repeats the decoders' closure on purpose (see `batching.batch_decode`)
     def window_hit(m: int, a: int, b: int) -> int:
         lo = p.unav_ptr[m]
         hi = p.unav_ptr[m + 1]
@@ -93,21 +99,12 @@ def justify(
             return k
         return -1
 
-    def first_conflict(k: int, t: int, d: int) -> int:
-        """The earliest tick of [t, t+d) where the power cap or a resource cannot take mode k."""
+    def conflict(k: int, t: int, d: int, latest: bool) -> int:
+        """The earliest (or `latest`) tick of [t, t+d) where the power cap or a resource
+        cannot take mode k, or -1."""
         kw = p.mode_power[k]
-        for u in range(t, t + d):
-            if p.has_cap and kw > 0 and pw[u] + tol[u] < kw:
-                return u
-            for r in range(p.n_res):
-                if rr[r, u] < p.mode_demand[k, r]:
-                    return u
-        return -1
-
-    def last_conflict(k: int, t: int, d: int) -> int:
-        """The latest tick of [t, t+d) where the power cap or a resource cannot take mode k."""
-        kw = p.mode_power[k]
-        for u in range(t + d - 1, t - 1, -1):
+        for i in range(d):
+            u = t + d - 1 - i if latest else t + i
             if p.has_cap and kw > 0 and pw[u] + tol[u] < kw:
                 return u
             for r in range(p.n_res):
@@ -128,9 +125,6 @@ def justify(
             for r in range(p.n_res):
                 rr[r, u] -= p.mode_demand[k, r]
 
-    makespan = 0
-    for o in range(n):
-        makespan = max(makespan, end[o])
     result = UNCHANGED
     for _ in range(rounds):
         # right: in decreasing order of end, each op at its latest start
@@ -160,7 +154,7 @@ def justify(
                     if h >= 0:
                         s = p.unav_start[h] - d
                         continue
-                u = first_conflict(k, s, d)
+                u = conflict(k, s, d, False)
                 if u < 0:
                     break
                 s = u - d
@@ -198,7 +192,7 @@ def justify(
                     if h >= 0:
                         t = p.unav_end[h] + su
                         continue
-                u = last_conflict(k, t, d)
+                u = conflict(k, t, d, True)
                 if u < 0:
                     break
                 t = u + 1
@@ -249,7 +243,7 @@ def justified(
     None when it did not get shorter or the clock passed `deadline`."""
     start, end = start.copy(), end.copy()
     late = job_latest_ends(p, objective, end)
-    viol = justify(p, start, end, mode, late, ROUNDS, deadline)
+    viol = justify(p, start, end, mode, late, ROUNDS, deadline, True)
     if viol < 0:
         return None
     return start, viol

@@ -339,8 +339,9 @@ def _feasible(run: _Run) -> bool:
 
 def _search(run: _Run, opts: HeuristicOptions, seed: int, worker: int) -> int:
     """One local search from the best start (tabu search where it applies, else annealing, or
-    on large plants the batching search; under deadlines the tabu search until it stalls,
-    then the other); returns the moves it evaluated."""
+    on large plants the batching search, under a power cap turning to energy descent in the
+    last worker; under deadlines the tabu search until it stalls, then the other); returns
+    the moves it evaluated."""
     p = run.p
     batching = _batches(p, opts)
     total = _move_budget(run, opts)

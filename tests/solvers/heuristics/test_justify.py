@@ -21,7 +21,14 @@ from scheduler.core.schedule import Schedule
 from scheduler.core.validate import validate
 from solvers.heuristics import solver as heuristic_solver
 from solvers.heuristics.decode import RULES, SCHEMES, decode
-from solvers.heuristics.justify import job_latest_ends, justified, justifies
+from solvers.heuristics.justify import (
+    ROUNDS,
+    UNCHANGED,
+    job_latest_ends,
+    justified,
+    justifies,
+    justify,
+)
 from solvers.heuristics.problem import NO_DEADLINE, make_problem, make_workspace
 from solvers.heuristics.regroup import NOISE, rng_for, run_variant, variants
 
@@ -171,3 +178,20 @@ def test_the_right_pass_keeps_jobs_by_their_due_dates() -> None:
     flow = job_latest_ends(p, Objective.parse("total_flow_time"), end)
     assert (flow == done).all()
     assert (job_latest_ends(p, Objective.parse("makespan"), end) == end.max()).all()
+
+
+def test_a_schedule_past_the_time_lines_is_left_alone() -> None:
+    """An op moved to end past the span (the energy descent's moves can stretch one) is not
+    justified: the passes never index past the time lines."""
+    inst = capped_plant(2, jobs=6)
+    c = compile_instance(inst)
+    p = make_problem(c, Objective.parse("makespan"))
+    w = make_workspace(p)
+    v = next(iter(variants(p, least_energy=False, c=c)))
+    assert run_variant(p, w, v, 0.0, rng_for(0), NO_DEADLINE, None, 0) == 0
+    start, end = w.start.copy(), w.end.copy()
+    o = int(np.argmax(p.mode_duration[w.mode]))
+    start[o] = p.span - 1
+    end[o] = start[o] + p.mode_duration[w.mode[o]]
+    late = np.full(p.n_jobs, end.max(), dtype=np.int64)
+    assert justify(p, start, end, w.mode, late, ROUNDS, NO_DEADLINE, False) == UNCHANGED
