@@ -238,12 +238,14 @@ def justified(
     end: np.ndarray,
     mode: np.ndarray,
     deadline: float,
+    strict: bool = True,
 ) -> tuple[np.ndarray, float] | None:
     """The double justification of a complete schedule, on copies: (start, violation), or
-    None when it did not get shorter or the clock passed `deadline`."""
+    None when it did not get shorter (`strict`; else: came out longer, or could not be
+    rebuilt) or the clock passed `deadline`."""
     start, end = start.copy(), end.copy()
     late = job_latest_ends(p, objective, end)
-    viol = justify(p, start, end, mode, late, ROUNDS, deadline, True)
+    viol = justify(p, start, end, mode, late, ROUNDS, deadline, strict)
     if viol < 0:
         return None
     return start, viol

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from scheduler.core.objective import Objective
-from solvers.heuristics.justify import ROUNDS, UNCHANGED, job_latest_ends, justify
-from solvers.heuristics.problem import ABORTED, Problem
+from solvers.heuristics.justify import justified
+from solvers.heuristics.problem import Problem
 
 
 class EnergyDescent:
@@ -45,10 +45,6 @@ class EnergyDescent:
         lower = lo + np.flatnonzero(p.mode_kwh[lo : p.mode_ptr[o + 1]] < p.mode_kwh[mode[o]])
         new_mode = mode.copy()
         new_mode[o] = lower[self.rng.integers(lower.size)]
-        new_start = start.copy()
-        end = new_start + p.mode_duration[new_mode]
-        late = job_latest_ends(p, self.objective, end)
-        viol = justify(p, new_start, end, new_mode, late, ROUNDS, deadline, False)
-        if viol in (UNCHANGED, ABORTED):
-            return None
-        return new_start, new_mode, viol
+        end = start + p.mode_duration[new_mode]
+        moved = justified(p, self.objective, start, end, new_mode, deadline, strict=False)
+        return None if moved is None else (moved[0], new_mode, moved[1])
