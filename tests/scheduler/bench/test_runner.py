@@ -278,12 +278,14 @@ def test_the_scale_table_gives_the_gap_to_the_plants_yardstick(
         [
             row | {"instance": capped.name, "objective_value": 1.25 * energy[1]},
             row | {"instance": plain.name, "objective_value": float("nan"), "status": "unknown"},
+            row | {"instance": "weighted tardiness run", "objective_value": 1e6},
         ]
     )
     lines = scale.scale_table(frame, 10, {capped.name: energy, plain.name: centre}).splitlines()
-    cells = [[c.strip() for c in line.split("|")[1:-1]] for line in lines[2:4]]
+    cells = [[c.strip() for c in line.split("|")[1:-1]] for line in lines[2:5]]
     assert cells[0][9:11] == [f"{energy[1]} (energy)", "25.0"]
     assert cells[1][9:11] == [f"{centre[1]} (work centre)", "–"]  # no schedule, no gap
+    assert cells[2][9:11] == ["–", "–"]  # no yardstick: it bounds the makespan only
 
 
 def test_the_warm_up_solves_again_until_the_solver_gives_a_schedule(
