@@ -288,6 +288,29 @@ def test_the_scale_table_gives_the_gap_to_the_plants_yardstick(
     assert cells[2][9:11] == ["–", "–"]  # no yardstick: it bounds the makespan only
 
 
+def test_the_changeover_backlog_estimate_grows_with_the_queue_it_batches(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The fluid estimate: half a tick of backlog per tick while runs hold one operation (a
+    10-tick changeover per 10-tick operation), less once the queue batches, none without
+    changeovers; the script's table adds it to the plant's work-centre bound."""
+    from scheduler.core.bounds import work_centre_bound
+    from scheduler.core.compile import compile_instance
+
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))  # it imports its sibling
+    fluid = benchmark_script("changeover_backlog")
+    assert fluid.fluid_backlog(10.0, 10.0, 1, 3) == pytest.approx(1.5)
+    assert fluid.fluid_backlog(10.0, 10.0, 1, 40) < 20.0  # runs of 2 and more past 20 ticks
+    assert fluid.fluid_backlog(10.0, 0.0, 6, 100) == 0.0
+    e = fluid.estimate(20, 3)
+    plant = plant_generator().generate_plant(3, 20)
+    assert e["bound"] == work_centre_bound(compile_instance(plant)) and e["backlog"] > 0
+    out = tmp_path / "backlog.md"
+    assert fluid.main(["--jobs", "20", "--seeds", "3", "--out", str(out)]) == 0
+    row = out.read_text().splitlines()[-1].split("|")
+    assert [c.strip() for c in row[1:5]] == ["20", "3", str(e["spread"]), str(e["bound"])]
+
+
 def test_the_warm_up_solves_again_until_the_solver_gives_a_schedule(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
