@@ -77,7 +77,9 @@ class SolveConfig:
     the plan the `deviation` term measures from (matched by operation id), or None.
     `options` holds solver-specific settings (refused by a solver that does not know them).
     `stop`, once set (Ctrl-C, SIGTERM, a portfolio ending a part), asks the solver to return
-    its best schedule so far as soon as it can."""
+    its best schedule so far as soon as it can. `reserve_s`: the seconds after `time_limit`
+    that the facade keeps back to check a schedule; a solver still without one may spend part
+    of them on its first."""
 
     objective: Objective = field(default_factory=lambda: Objective.parse("makespan"))
     time_limit: float | None = None
@@ -89,6 +91,7 @@ class SolveConfig:
     log: Callable[[str], None] | None = None
     options: dict[str, Any] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
+    reserve_s: float = 0.0
 
 
 @runtime_checkable

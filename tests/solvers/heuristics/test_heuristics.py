@@ -391,3 +391,24 @@ def test_bounds_are_hard_and_malformed_ones_refused() -> None:
     for bounds in ({"speed": 1.0}, {"makespan": float("nan")}, {"makespan": True}, [1.0]):
         with pytest.raises(UnsupportedFeatureError):
             HeuristicSolver().solve(c, SolveConfig(options={"bounds": bounds}))
+
+
+def test_a_first_decode_may_use_part_of_the_check_reserve() -> None:
+    """Without a schedule a decode may run FIRST_RESERVE of the facade's reserve past the time
+    limit (the check it is kept for has nothing to check); once there is one, the rules get
+    CONSTRUCT_SHARE of the limit and no reserve."""
+    from solvers.heuristics import solver as heuristic_solver
+
+    c = compile_instance(load(FT06))
+    config = SolveConfig(time_limit=10.0, reserve_s=2.0)
+    p = make_problem(c, config.objective)
+    run = heuristic_solver._Run(c, p, config, {}, 100.0)
+    first = 100.0 + 10.0 + heuristic_solver.FIRST_RESERVE * 2.0
+    assert heuristic_solver._decode_deadline(run) == pytest.approx(first) and first < 112.0
+    ops = np.zeros(p.n_ops, dtype=np.int64)
+    run.best = heuristic_solver._Best(0.0, np.zeros(1), ops, ops, ops, ops, ops > 0, False, "")
+    assert heuristic_solver._decode_deadline(run) == pytest.approx(
+        100.0 + heuristic_solver.CONSTRUCT_SHARE * 10.0
+    )
+    unlimited = heuristic_solver._Run(c, p, SolveConfig(), {}, 100.0)
+    assert heuristic_solver._decode_deadline(unlimited) == NO_DEADLINE
