@@ -12,14 +12,15 @@ from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation
 
 def capped_plant(
     seed: int,
-    cap_kw: float | Profile = 55.0,
+    cap_kw: float | Profile | None = 55.0,
     jobs: int = 30,
     windows: bool = False,
     crew: bool = False,
 ) -> Instance:
     """`jobs` jobs of three 17-45-tick ops on 2 of 6 machines, drawing 10-30 kW under a cap
     that lets two or three run at once, with releases, due dates and setups between two
-    families; optionally machine windows and a crew of 2 that some modes need one of."""
+    families; optionally machine windows and a crew of 2 that some modes need one of (`cap_kw`
+    None: no cap)."""
     rng = np.random.default_rng(seed)
     machines = tuple(
         Machine(f"M{m}", unavailable=((int(rng.integers(0, 200)), int(rng.integers(200, 230))),))

@@ -16,6 +16,7 @@ free."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -134,13 +135,16 @@ def variants(
     c: CompiledInstance | None = None,
     sets: ModeSets | None = None,
     deadline: float = NO_DEADLINE,
+    lean: bool = False,
 ) -> Iterator[Variant]:
     """The decodes of one round: the machine selections (earliest finish or the asked one;
     with a power cap, the greedy energy-balanced assignments, then, given the compiled
     instance `c`, the relaxation's, solved by `deadline`; each computed when first needed so
     the first schedule comes sooner, and kept in `sets` for the other workers; and under a
     cap below FREE_CAP_OPS operations the free selection too) under each family-stay bias;
-    after the first round the caller repeats them with random ties."""
+    after the first round the caller repeats them with random ties. `lean` (the objective's
+    first level counts energy): first, each op in its least-energy mode (one variant, not one
+    per bias: where energy weighs little it would take the others' decodes)."""
     cap = float(p.cap_tick.min()) if p.has_cap else 0.0
     makers = _mode_makers(p, cap, c, deadline) if cap > 0 else {}
     # free selection is slow under a cap (every commit moves many placements): on large
@@ -149,6 +153,10 @@ def variants(
     free = np.full(p.n_ops, -1, dtype=np.int64)
     selection = "earliest finish" if not least_energy else "least energy"
     sets = ModeSets() if sets is None else sets
+    if lean and (cap > 0 or not least_energy):  # (modes fixed: no free head or tail)
+        least = sets.get("least-energy modes", partial(balanced_modes, p, math.inf))
+        if least is not None:
+            yield Variant(least, False, 0.0, "batching, least-energy modes, stay 0")
     for stay in STAYS:
         for name, make in makers.items():
             mode = sets.get(name, make)

@@ -30,7 +30,7 @@ from scheduler.core.protocol import Capabilities, SolveConfig, check_supported
 from scheduler.core.relaxation import largest_shares
 from scheduler.core.result import Progress, Result, Status
 from scheduler.core.schedule import Schedule
-from scheduler.core.terms import TERMS
+from scheduler.core.terms import ENERGY_TERMS, TERMS
 from solvers.heuristics.annealing import SearchState, anneal, make_state, start_search
 from solvers.heuristics.decode import (
     ABORTED,
@@ -423,7 +423,8 @@ def _batching(run: _Run, opts: HeuristicOptions) -> None:
     w = make_workspace(run.p)
     rng = rng_for(run.config.seed)
     none = np.zeros(run.p.n_ops, dtype=np.bool_)
-    for v in variants(run.p, opts.least_energy, run.compiled, run.mode_sets, run.kernel_deadline()):
+    deadline = run.kernel_deadline()
+    for v in variants(run.p, opts.least_energy, run.compiled, run.mode_sets, deadline, _lean(run)):
         if run.finished():
             return
         viol = run_variant(run.p, w, v, 0.0, rng, _decode_deadline(run), None, _horizon(run))
@@ -443,7 +444,7 @@ def _regroup(run: _Run, opts: HeuristicOptions, seed: int, worker: int, deadline
     w = make_workspace(p)
     rng = rng_for(seed)
     none = np.zeros(p.n_ops, dtype=np.bool_)
-    pool = list(variants(p, opts.least_energy, run.compiled, run.mode_sets, deadline))
+    pool = list(variants(p, opts.least_energy, run.compiled, run.mode_sets, deadline, _lean(run)))
     wheel = run.wheels.get(worker) or squeaky(p, run.config.objective)
     if wheel is not None:
         run.wheels[worker] = wheel
@@ -511,6 +512,12 @@ def _descend(run: _Run, opts: HeuristicOptions, seed: int) -> int:
             current = replace(current, viol=viol, vals=vals, start=start, mode=mode, label=label)
             run.offer(current)
     return tries
+
+
+def _lean(run: _Run) -> bool:
+    """Whether the objective's first level counts energy: the batching search then also
+    decodes every op in its least-energy mode."""
+    return any(term in ENERGY_TERMS for term, _ in run.config.objective.levels[0])
 
 
 def _batches(p: Problem, opts: HeuristicOptions) -> bool:

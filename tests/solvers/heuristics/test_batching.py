@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from plants import capped_plant
 from strategies import instances, zero_some_modes
 
 from scheduler.core.compile import compile_instance
@@ -21,6 +22,7 @@ from scheduler.core.model import Instance, Job, Machine, Mode, Operation
 from scheduler.core.objective import Objective
 from scheduler.core.relaxation import relaxes
 from scheduler.core.schedule import Schedule
+from scheduler.core.solve import solve
 from scheduler.core.validate import validate
 from solvers.heuristics.problem import FAILED, NO_DEADLINE, make_problem, make_workspace
 from solvers.heuristics.regroup import (
@@ -30,6 +32,7 @@ from solvers.heuristics.regroup import (
     SQUEAK_STEP,
     STAYS,
     Variant,
+    applies,
     balanced_modes,
     relaxation_modes,
     rng_for,
@@ -272,3 +275,19 @@ def test_long_operations_under_a_tight_power_cap_never_overdraw_it() -> None:
             assert validate(inst, Schedule.from_arrays(c, w.mode.copy(), w.start.copy())) == []
             decodes += 1
     assert decodes >= 8
+
+
+@pytest.mark.parametrize("cap_kw", [None, 55.0])
+def test_an_energy_objective_gets_the_least_energy_modes_on_a_batching_plant(
+    cap_kw: float | None,
+) -> None:
+    """On a plant the batching search takes (1,020 operations with setups), an objective whose
+    first level counts energy decodes every op in its least-energy mode first: the energy
+    objective meets its bound (it stayed 8-20 % above it on the 2,000-job plants)."""
+    inst = capped_plant(4, cap_kw, jobs=340)
+    c = compile_instance(inst)
+    assert applies(make_problem(c, Objective.parse("energy")))
+    result = solve(inst, solver="heuristic", objective="energy", iterations=4, workers=1)
+    assert result.schedule is not None and validate(inst, result.schedule) == []
+    assert result.status == "optimal" and result.bound is not None
+    assert result.objective == pytest.approx(result.bound)
