@@ -58,15 +58,17 @@ def load_lp(
     load_share: float = 1.0,
     time_limit: float = LP_SECONDS,
     highs: highspy.Highs | None = None,
+    energy_weight: float = 0.0,
 ) -> tuple[float, np.ndarray] | None:
     """(T, x): the least T with, for some mode shares x (summing to 1 per operation), every
     machine's load within `load_share` x T once its idle head and tail (the least head and
     tail of the operations that may use it) and its forced changeovers (`forced_setups`) are
     counted, and, under a power cap, the energy (kW x ticks) within the highest cap x T.
     `load_share` 1 gives a makespan lower bound; below 1 it leaves the machines room for the
-    timing the cap forces (a mode choice, not a bound). None when it does not apply
-    (`relaxes`) or HiGHS ends without an optimum. `highs`: the (fresh) HiGHS to solve it
-    with."""
+    timing the cap forces (a mode choice, not a bound). `energy_weight` > 0 minimises T plus
+    that weight x the modes' kWh instead (the weighted sum of an objective: a mode choice, not
+    a bound). None when it does not apply (`relaxes`) or HiGHS ends without an optimum.
+    `highs`: the (fresh) HiGHS to solve it with."""
     if not relaxes(c):
         return None
     import highspy
@@ -97,7 +99,8 @@ def load_lp(
     lp = highspy.HighsLp()
     lp.num_col_ = k_count + 1
     lp.num_row_ = n_rows
-    lp.col_cost_ = np.append(np.zeros(k_count), 1.0)
+    kwh = c.mode_power * duration * (c.time_unit_minutes / 60.0)
+    lp.col_cost_ = np.append(energy_weight * kwh, 1.0)
     lp.col_lower_ = np.zeros(k_count + 1)
     lp.col_upper_ = np.append(np.ones(k_count), highspy.kHighsInf)
     lp.row_lower_ = np.concatenate([np.ones(n), np.full(n_rows - n, -highspy.kHighsInf)])

@@ -120,12 +120,18 @@ class ModeSets:
             return self._sets[key]
 
 
-def relaxation_modes(c: CompiledInstance, load_share: float, deadline: float) -> np.ndarray | None:
+def relaxation_modes(
+    c: CompiledInstance, load_share: float, deadline: float, energy_weight: float = 0.0
+) -> np.ndarray | None:
     """Per operation, its global mode with the largest share in the load relaxation
-    at `load_share` (None when the LP gives none within `deadline`, a perf_counter reading or
-    NO_DEADLINE)."""
+    at `load_share`, minimising T + `energy_weight` x kWh (None when the LP gives none within
+    `deadline`, a perf_counter reading or NO_DEADLINE)."""
     left = LP_SECONDS if deadline == NO_DEADLINE else deadline - time.perf_counter()
-    solved = load_lp(c, load_share, min(LP_SECONDS, left)) if left > 0 else None
+    solved = (
+        load_lp(c, load_share, min(LP_SECONDS, left), energy_weight=energy_weight)
+        if left > 0
+        else None
+    )
     return None if solved is None else largest_shares(c, solved[1])
 
 
@@ -135,16 +141,18 @@ def variants(
     c: CompiledInstance | None = None,
     sets: ModeSets | None = None,
     deadline: float = NO_DEADLINE,
-    lean: bool = False,
+    energy_weight: float = 0.0,
 ) -> Iterator[Variant]:
     """The decodes of one round: the machine selections (earliest finish or the asked one;
     with a power cap, the greedy energy-balanced assignments, then, given the compiled
     instance `c`, the relaxation's, solved by `deadline`; each computed when first needed so
     the first schedule comes sooner, and kept in `sets` for the other workers; and under a
     cap below FREE_CAP_OPS operations the free selection too) under each family-stay bias;
-    after the first round the caller repeats them with random ties. `lean` (the objective's
-    first level counts energy): first, each op in its least-energy mode (one variant, not one
-    per bias: where energy weighs little it would take the others' decodes)."""
+    after the first round the caller repeats them with random ties. Where the objective's
+    first level counts energy, `energy_weight` > 0 (per kWh against a tick of makespan; inf:
+    no makespan there), first each op in its least-energy mode, and given `c` and a finite
+    weight, the modes of the relaxation that weighs them so (one variant each, not one per
+    bias: where energy weighs little they would take the others' decodes)."""
     cap = float(p.cap_tick.min()) if p.has_cap else 0.0
     makers = _mode_makers(p, cap, c, deadline) if cap > 0 else {}
     # free selection is slow under a cap (every commit moves many placements): on large
@@ -153,10 +161,16 @@ def variants(
     free = np.full(p.n_ops, -1, dtype=np.int64)
     selection = "earliest finish" if not least_energy else "least energy"
     sets = ModeSets() if sets is None else sets
-    if lean and (cap > 0 or not least_energy):  # (modes fixed: no free head or tail)
-        least = sets.get("least-energy modes", partial(balanced_modes, p, math.inf))
-        if least is not None:
-            yield Variant(least, False, 0.0, "batching, least-energy modes, stay 0")
+    lean: dict[str, Callable[[], np.ndarray | None]] = {}
+    if energy_weight > 0 and (cap > 0 or not least_energy):
+        lean["least-energy modes"] = partial(balanced_modes, p, math.inf)
+    if 0 < energy_weight < math.inf and c is not None:
+        name = f"relaxation modes weighing energy {energy_weight:g}"
+        lean[name] = partial(relaxation_modes, c, 1.0, deadline, energy_weight)
+    for name, make in lean.items():  # (modes fixed: no free head or tail)
+        mode = sets.get(name, make)
+        if mode is not None:
+            yield Variant(mode, False, 0.0, f"batching, {name}, stay 0")
     for stay in STAYS:
         for name, make in makers.items():
             mode = sets.get(name, make)

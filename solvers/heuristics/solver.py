@@ -9,6 +9,7 @@ every hard limit are returned."""
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -424,7 +425,9 @@ def _batching(run: _Run, opts: HeuristicOptions) -> None:
     rng = rng_for(run.config.seed)
     none = np.zeros(run.p.n_ops, dtype=np.bool_)
     deadline = run.kernel_deadline()
-    for v in variants(run.p, opts.least_energy, run.compiled, run.mode_sets, deadline, _lean(run)):
+    for v in variants(
+        run.p, opts.least_energy, run.compiled, run.mode_sets, deadline, _energy_weight(run)
+    ):
         if run.finished():
             return
         viol = run_variant(run.p, w, v, 0.0, rng, _decode_deadline(run), None, _horizon(run))
@@ -444,7 +447,8 @@ def _regroup(run: _Run, opts: HeuristicOptions, seed: int, worker: int, deadline
     w = make_workspace(p)
     rng = rng_for(seed)
     none = np.zeros(p.n_ops, dtype=np.bool_)
-    pool = list(variants(p, opts.least_energy, run.compiled, run.mode_sets, deadline, _lean(run)))
+    weight = _energy_weight(run)
+    pool = list(variants(p, opts.least_energy, run.compiled, run.mode_sets, deadline, weight))
     wheel = run.wheels.get(worker) or squeaky(p, run.config.objective)
     if wheel is not None:
         run.wheels[worker] = wheel
@@ -514,10 +518,15 @@ def _descend(run: _Run, opts: HeuristicOptions, seed: int) -> int:
     return tries
 
 
-def _lean(run: _Run) -> bool:
-    """Whether the objective's first level counts energy: the batching search then also
-    decodes every op in its least-energy mode."""
-    return any(term in ENERGY_TERMS for term, _ in run.config.objective.levels[0])
+def _energy_weight(run: _Run) -> float:
+    """What the objective's first level weighs a kWh against a tick of makespan, for the
+    batching search's lean variants (`regroup.variants`): 0 where it counts no energy, inf
+    where it counts no makespan or energy only as cost, carbon or idling."""
+    level = dict(run.config.objective.levels[0])
+    if not ENERGY_TERMS & level.keys():
+        return 0.0
+    makespan, energy = level.get("makespan", 0.0), level.get("energy", 0.0)
+    return energy / makespan if makespan > 0 and energy > 0 else math.inf
 
 
 def _batches(p: Problem, opts: HeuristicOptions) -> bool:

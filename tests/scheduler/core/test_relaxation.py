@@ -206,6 +206,17 @@ def test_exit_waits_for_an_lp_still_being_built(monkeypatch: pytest.MonkeyPatch)
     assert not job.thread.is_alive()
 
 
+def test_an_energy_weight_trades_the_lps_makespan_for_lean_modes() -> None:
+    """Without a cap the fastest loads split the ops 2/3 on A, T = 20/3; weighing a kWh
+    (1/6 on A, 1/3 on B at one minute a tick) above 60 ticks puts both on lean A, T = 20."""
+    c = compile_instance(dataclasses.replace(_lean_or_fast(4.0), energy=Energy()))
+    fastest, lean = load_lp(c), load_lp(c, energy_weight=100.0)
+    assert fastest is not None and lean is not None
+    assert fastest[0] == pytest.approx(20 / 3) and fastest[1][[0, 2]].sum() == pytest.approx(2 / 3)
+    assert lean[0] == pytest.approx(20.0) and lean[1][[0, 2]] == pytest.approx([1.0, 1.0])
+    assert load_lp(c, energy_weight=50.0)[0] == pytest.approx(20 / 3)  # type: ignore[index]
+
+
 def test_the_lp_leaves_the_callers_highs_threads_alone() -> None:
     """HiGHS refuses a run in a thread whose task scheduler was set up for another thread
     count: the relaxation solves in a thread of its own, so a MILP solved afterwards in the

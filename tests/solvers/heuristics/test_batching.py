@@ -8,7 +8,9 @@ and moves them forward; a free tail or head lets an op leave its fixed machine."
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from strategies import instances, zero_some_modes
 from scheduler.core.compile import compile_instance
 from scheduler.core.model import Instance, Job, Machine, Mode, Operation
 from scheduler.core.objective import Objective
+from scheduler.core.protocol import SolveConfig
 from scheduler.core.relaxation import relaxes
 from scheduler.core.schedule import Schedule
 from scheduler.core.solve import solve
@@ -40,7 +43,7 @@ from solvers.heuristics.regroup import (
     squeaky,
     variants,
 )
-from solvers.heuristics.solver import _labelled
+from solvers.heuristics.solver import _energy_weight, _labelled
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -291,3 +294,38 @@ def test_an_energy_objective_gets_the_least_energy_modes_on_a_batching_plant(
     assert result.schedule is not None and validate(inst, result.schedule) == []
     assert result.status == "optimal" and result.bound is not None
     assert result.objective == pytest.approx(result.bound)
+
+
+@pytest.mark.parametrize(
+    ("spec", "weight"),
+    [
+        ("makespan", 0.0),
+        ("makespan>energy", 0.0),
+        ("energy", math.inf),
+        ("makespan=2,energy=0.1", 0.05),
+        ("makespan=1,carbon=1", math.inf),
+        ("weighted_tardiness=1,energy=1", math.inf),
+    ],
+)
+def test_the_energy_weight_is_the_first_levels_kwh_against_a_tick(spec: str, weight: float) -> None:
+    run = SimpleNamespace(config=SolveConfig(objective=Objective.parse(spec)))
+    assert _energy_weight(run) == pytest.approx(weight)  # type: ignore[arg-type]
+
+
+def test_a_weighted_energy_objective_adds_the_relaxation_that_weighs_it() -> None:
+    """A finite energy weight adds the least-energy modes and the relaxation's modes under
+    that weight (fixed, one variant each, before the others); without `c` only the first."""
+    inst = capped_plant(4, None, jobs=30)
+    c = compile_instance(inst)
+    p = make_problem(c, Objective.parse("makespan=1,energy=100"))
+    labels = [v.label for v in variants(p, False, c, energy_weight=100.0)]
+    weighed = relaxation_modes(c, 1.0, NO_DEADLINE, 100.0)
+    assert labels[:2] == [
+        "batching, least-energy modes, stay 0",
+        "batching, relaxation modes weighing energy 100, stay 0",
+    ]
+    first = list(variants(p, False, c, energy_weight=100.0))[:2]
+    assert weighed is not None and (first[1].assign == weighed).all()
+    assert (first[0].assign == balanced_modes(p, math.inf)).all()
+    assert [v.label for v in variants(p, False, energy_weight=100.0)][0] == labels[0]
+    assert len(labels) == len(list(variants(p, False, c))) + 2
