@@ -176,6 +176,12 @@ def test_the_squeaky_wheel_blames_late_jobs_by_the_objective() -> None:
     assert tardy is not None
     tardy.learn(p, np.array([5, 30, 96]))  # J0 on time, J1 90 late
     assert tardy.boost.tolist() == [0.0, step]
+    flow = squeaky(p, Objective.parse("total_flow_time"))
+    assert flow is not None and flow.blame == "total_flow_time"
+    flow.learn(p, np.array([5, 30, 96]))  # J0 waited 0, J1 96 - 10 of least work
+    assert flow.boost.tolist() == [0.0, step]
+    both = squeaky(p, Objective.parse("makespan=1,total_flow_time=1"))
+    assert both is not None and both.blame == "makespan"
     assert squeaky(p, Objective.parse("energy")) is None
 
 
