@@ -17,7 +17,7 @@ import numpy as np
 from scheduler.core.compile import CompiledInstance
 from scheduler.core.highs import new_highs
 from scheduler.core.objective import Objective
-from scheduler.core.relaxation import LP_SECONDS, load_lp, relaxes
+from scheduler.core.relaxation import load_lp, relaxes
 from scheduler.core.result import Result, with_bound_floor
 from scheduler.core.terms import TERMS
 
@@ -76,6 +76,7 @@ class _Background:
         self.shares: np.ndarray | None = None  # the LP's mode shares, for the heuristic's starts
         self.done = threading.Event()
         self.highs = new_highs()
+        self.highs.HandleUserInterrupt = True  # else `cancelSolve` does not reach the solver
         self.thread = threading.Thread(target=self._solve, args=(c,), daemon=True)
         self.thread.start()
 
@@ -99,9 +100,9 @@ class _Background:
 
 
 RELAX_TOL = 1e-5  # relative margin taken off the LP's T (HiGHS's tolerances are 1e-7)
-EXIT_WAIT_S = 2 * LP_SECONDS  # how long exit waits for a cancelled LP to return: a cancel
-# reaches only a running HiGHS, not an LP still being built or passed to it (1.6 s at 50,000
-# operations), and a process exiting under a running HiGHS thread aborts (exit code 134)
+EXIT_WAIT_S = 5.0  # how long exit waits for a cancelled LP to return: an LP still being built
+# (1.6 s at 50,000 operations) stops at HiGHS's first check, and a process exiting under a
+# running HiGHS thread aborts (exit code 134)
 _RELAXED: weakref.WeakKeyDictionary[CompiledInstance, _Background] = weakref.WeakKeyDictionary()
 _CENTRES: weakref.WeakKeyDictionary[CompiledInstance, int] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()  # of both caches
