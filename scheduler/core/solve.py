@@ -86,7 +86,7 @@ def solve(
         config.time_limit = _left(time_limit, started, compiled)
         config.warm_start = _heuristic_start(compiled, config)
     config.time_limit = _left(time_limit, started, compiled)
-    config.reserve_s = _reserve(time_limit, compiled)
+    config.reserve_s = _reserve(time_limit, started, compiled)
     result = engine.solve(compiled, config)
     return finish(compiled, result, started, reference)
 
@@ -96,12 +96,17 @@ def _left(time_limit: float | None, started: float, compiled: CompiledInstance) 
     `started` and the time kept back for checking the schedule afterwards."""
     if time_limit is None:
         return None
-    return max(0.0, time_limit - (time.perf_counter() - started) - _reserve(time_limit, compiled))
+    left = time_limit - (time.perf_counter() - started)
+    return max(0.0, left - _reserve(time_limit, started, compiled))
 
 
-def _reserve(time_limit: float | None, compiled: CompiledInstance) -> float:
-    """The seconds of `time_limit` kept back for checking the schedule (0 without a limit)."""
-    return 0.0 if time_limit is None else min(0.5 * time_limit, FINISH_S_PER_OP * compiled.n_ops)
+def _reserve(time_limit: float | None, started: float, compiled: CompiledInstance) -> float:
+    """The seconds of what is left of `time_limit` (since `started`) kept back for checking
+    the schedule: FINISH_S_PER_OP per operation, at most half the limit (0 without one)."""
+    if time_limit is None:
+        return 0.0
+    left = max(0.0, time_limit - (time.perf_counter() - started))
+    return min(left, 0.5 * time_limit, FINISH_S_PER_OP * compiled.n_ops)
 
 
 def _heuristic_start(compiled: CompiledInstance, config: SolveConfig) -> Schedule | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -44,5 +45,16 @@ def test_the_solver_is_told_the_time_kept_back_to_check_its_schedule(
     if limit is None:
         assert given is None and reserve == 0.0 and result.objective == 55
         return
-    assert reserve == pytest.approx(min(0.5 * limit, facade.FINISH_S_PER_OP * c.n_ops))
-    assert given is not None and 0.0 <= given <= limit - reserve
+    kept = min(0.5 * limit, facade.FINISH_S_PER_OP * c.n_ops)
+    assert 0.0 <= reserve <= kept and given is not None and 0.0 <= given <= limit - reserve
+    if limit >= 1.0:  # the start took a few milliseconds: the whole reserve is left
+        assert reserve == pytest.approx(kept)
+
+
+def test_no_reserve_is_given_once_the_limit_has_passed() -> None:
+    """A solve whose start used up the limit gives its solver neither time nor a reserve to
+    spend on a first schedule."""
+    c = compile_instance(load(INSTANCES / "jssp" / "ft06.txt"))
+    long_ago = time.perf_counter() - 5.0
+    assert facade._reserve(1.0, long_ago, c) == 0.0 and facade._left(1.0, long_ago, c) == 0.0
+    assert facade._reserve(None, long_ago, c) == 0.0 and facade._left(None, long_ago, c) is None
