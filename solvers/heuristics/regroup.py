@@ -150,10 +150,12 @@ def variants(
     the first schedule comes sooner, and kept in `sets` for the other workers; and under a
     cap below FREE_CAP_OPS operations the free selection too) under each family-stay bias;
     after the first round the caller repeats them with random ties. Where the objective's
-    first level counts energy, `energy_weight` > 0 (per kWh against a tick of makespan; inf:
-    no makespan there), first each op in its least-energy mode, and given `c` and a finite
-    weight, the modes of the relaxation that weighs them so (one variant each, not one per
-    bias: where energy weighs little they would take the others' decodes)."""
+    first level counts the modes' energy, `energy_weight` > 0 (per kWh against a tick of
+    makespan; inf: it weighs no kWh against the makespan), each op in its least-energy mode,
+    and given `c` and a finite weight, the modes of the relaxation that weighs them so: one
+    variant each, not one per bias (where energy weighs little they would take the others'
+    decodes), first for an infinite weight, else after the first bias's variants (the first
+    variant is the search's fallback)."""
     cap = float(p.cap_tick.min()) if p.has_cap else 0.0
     makers = _mode_makers(p, cap, c, deadline) if cap > 0 else {}
     # free selection is slow under a cap (every commit moves many placements): on large
@@ -168,10 +170,15 @@ def variants(
     if 0 < energy_weight < math.inf and c is not None:
         name = f"relaxation modes weighing energy {energy_weight:g}"
         lean[name] = partial(relaxation_modes, c, 1.0, deadline, energy_weight)
-    for name, make in lean.items():  # (modes fixed: no free head or tail)
-        mode = sets.get(name, make)
-        if mode is not None:
-            yield Variant(mode, False, 0.0, f"batching, {name}, stay 0")
+
+    def lean_variants() -> Iterator[Variant]:
+        for name, make in lean.items():  # (modes fixed: no free head or tail)
+            mode = sets.get(name, make)
+            if mode is not None:
+                yield Variant(mode, False, 0.0, f"batching, {name}, stay 0")
+
+    if energy_weight == math.inf:
+        yield from lean_variants()
     for stay in STAYS:
         for name, make in makers.items():
             mode = sets.get(name, make)
@@ -180,6 +187,8 @@ def variants(
                 yield Variant(mode, False, stay, label, FREE_TAIL, FREE_HEAD)
         if free_too:
             yield Variant(free, least_energy, stay, f"batching, {selection}, stay {stay:g}")
+        if stay == STAYS[0] and energy_weight < math.inf:
+            yield from lean_variants()
 
 
 def _mode_makers(
@@ -227,9 +236,11 @@ def run_variant(
 
 def squeaky(p: Problem, objective: Objective) -> Squeaky | None:
     """The squeaky wheel of an objective whose first level holds the makespan, weighted
-    tardiness or total flow time, blaming by the first of them it holds (None: it blames no
-    job)."""
+    tardiness (given due dates) or total flow time, blaming by the first of them it holds
+    (None: it blames no job)."""
     terms = {t for t, _ in objective.levels[0]}
+    if not (p.job_due >= 0).any():  # no job can be tardy: nothing to blame by
+        terms.discard("weighted_tardiness")
     blame = next((t for t in BLAMED if t in terms), None)
     return None if blame is None else Squeaky(p, blame)
 
@@ -262,7 +273,7 @@ class Squeaky:
         elif self.blame == "weighted_tardiness":
             blame = p.job_weight * np.where(p.job_due >= 0, np.maximum(0, done - p.job_due), 0)
         else:
-            least = np.add.reduceat(p.op_pmin, p.job_op_ptr[:-1])
+            least = np.maximum.reduceat(p.op_tail, p.job_op_ptr[:-1])  # its longest path
             blame = np.maximum(0.0, done - p.job_release - least)
         self.boost *= SQUEAK_DECAY
         if blame.max() > 0:

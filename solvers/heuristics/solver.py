@@ -520,10 +520,11 @@ def _descend(run: _Run, opts: HeuristicOptions, seed: int) -> int:
 
 def _energy_weight(run: _Run) -> float:
     """What the objective's first level weighs a kWh against a tick of makespan, for the
-    batching search's lean variants (`regroup.variants`): 0 where it counts no energy, inf
-    where it counts no makespan or energy only as cost, carbon or idling."""
+    batching search's lean variants (`regroup.variants`): 0 where it counts no energy the
+    modes set (idle energy is not theirs), inf where it counts no makespan, or the modes'
+    energy only as cost or carbon."""
     level = dict(run.config.objective.levels[0])
-    if not ENERGY_TERMS & level.keys():
+    if not (ENERGY_TERMS - {"idle_energy"}) & level.keys():
         return 0.0
     makespan, energy = level.get("makespan", 0.0), level.get("energy", 0.0)
     return energy / makespan if makespan > 0 and energy > 0 else math.inf

@@ -182,6 +182,10 @@ def test_the_squeaky_wheel_blames_late_jobs_by_the_objective() -> None:
     assert flow.boost.tolist() == [0.0, step]
     both = squeaky(p, Objective.parse("makespan=1,total_flow_time=1"))
     assert both is not None and both.blame == "makespan"
+    undue = make_problem(compile_instance(_one_machine()), Objective.parse("makespan"))
+    assert squeaky(undue, Objective.parse("weighted_tardiness")) is None  # no due dates
+    mixed = squeaky(undue, Objective.parse("weighted_tardiness=1,total_flow_time=1"))
+    assert mixed is not None and mixed.blame == "total_flow_time"
     assert squeaky(p, Objective.parse("energy")) is None
 
 
@@ -311,6 +315,7 @@ def test_an_energy_objective_gets_the_least_energy_modes_on_a_batching_plant(
         ("energy", math.inf),
         ("makespan=2,energy=0.1", 0.05),
         ("makespan=1,carbon=1", math.inf),
+        ("makespan=1,idle_energy=1", 0.0),
         ("weighted_tardiness=1,energy=1", math.inf),
     ],
 )
@@ -321,18 +326,22 @@ def test_the_energy_weight_is_the_first_levels_kwh_against_a_tick(spec: str, wei
 
 def test_a_weighted_energy_objective_adds_the_relaxation_that_weighs_it() -> None:
     """A finite energy weight adds the least-energy modes and the relaxation's modes under
-    that weight (fixed, one variant each, before the others); without `c` only the first."""
+    that weight (fixed, one variant each) after the first bias's variants, which stay the
+    search's fallback; without `c` only the first; an infinite weight puts it first."""
     inst = capped_plant(4, None, jobs=30)
     c = compile_instance(inst)
     p = make_problem(c, Objective.parse("makespan=1,energy=100"))
-    labels = [v.label for v in variants(p, False, c, energy_weight=100.0)]
+    found = list(variants(p, False, c, energy_weight=100.0))
     weighed = relaxation_modes(c, 1.0, NO_DEADLINE, 100.0)
-    assert labels[:2] == [
+    assert [v.label for v in found[:3]] == [
+        "batching, earliest finish, stay 0",
         "batching, least-energy modes, stay 0",
         "batching, relaxation modes weighing energy 100, stay 0",
     ]
-    first = list(variants(p, False, c, energy_weight=100.0))[:2]
-    assert weighed is not None and (first[1].assign == weighed).all()
-    assert (first[0].assign == balanced_modes(p, math.inf)).all()
-    assert [v.label for v in variants(p, False, energy_weight=100.0)][0] == labels[0]
-    assert len(labels) == len(list(variants(p, False, c))) + 2
+    assert weighed is not None and (found[2].assign == weighed).all()
+    assert (found[1].assign == balanced_modes(p, math.inf)).all()
+    assert len(found) == len(list(variants(p, False, c))) + 2
+    alone = [v.label for v in variants(p, False, energy_weight=100.0)]
+    assert alone[1] == found[1].label and found[2].label not in alone
+    first = next(variants(p, False, c, energy_weight=math.inf))
+    assert first.label == found[1].label
