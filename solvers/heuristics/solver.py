@@ -20,6 +20,7 @@ import numpy as np
 
 from scheduler.core.bounds import (
     level_bounds,
+    makespan_bound,
     prefetch,
     relaxation_bound,
     relaxation_shares,
@@ -521,13 +522,31 @@ def _descend(run: _Run, opts: HeuristicOptions, seed: int) -> int:
 def _energy_weight(run: _Run) -> float:
     """What the objective's first level weighs a kWh against a tick of makespan, for the
     batching search's lean variants (`regroup.variants`): 0 where it counts no energy the
-    modes set (idle energy is not theirs), inf where it counts no makespan, or the modes'
-    energy only as cost or carbon."""
+    modes set (idle energy is not theirs), inf where it counts no makespan. Cost and carbon
+    count at the tariff's and the intensity's mean over the makespan's lower bound (the
+    relaxation has no time to price them by)."""
     level = dict(run.config.objective.levels[0])
     if not (ENERGY_TERMS - {"idle_energy"}) & level.keys():
         return 0.0
-    makespan, energy = level.get("makespan", 0.0), level.get("energy", 0.0)
-    return energy / makespan if makespan > 0 and energy > 0 else math.inf
+    makespan = level.get("makespan", 0.0)
+    if makespan <= 0:
+        return math.inf
+    c = run.compiled
+    until = max(1, makespan_bound(c, relaxation=False))
+    per_kwh = level.get("energy", 0.0)
+    per_kwh += level.get("energy_cost", 0.0) * _mean_over(c.tariff_start, c.tariff_value, until)
+    per_kwh += level.get("carbon", 0.0) * _mean_over(c.carbon_start, c.carbon_value, until)
+    return per_kwh / makespan if per_kwh > 0 else math.inf
+
+
+def _mean_over(starts: np.ndarray, values: np.ndarray, until: int) -> float:
+    """The time-weighted mean of a step profile over [0, `until`), its last step going on
+    (0 without steps)."""
+    if starts.size == 0:
+        return 0.0
+    ends = np.minimum(np.append(starts[1:], max(until, int(starts[-1]) + 1)), until)
+    widths = np.maximum(ends - starts, 0)
+    return float(values @ widths / widths.sum()) if widths.sum() > 0 else float(values[0])
 
 
 def _batches(p: Problem, opts: HeuristicOptions) -> bool:

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 from plants import capped_plant
 from strategies import instances, zero_some_modes
 
+from scheduler.core.bounds import makespan_bound
 from scheduler.core.compile import compile_instance
-from scheduler.core.model import Instance, Job, Machine, Mode, Operation
+from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile
 from scheduler.core.objective import Objective
 from scheduler.core.protocol import SolveConfig
 from scheduler.core.relaxation import relaxes
@@ -314,13 +315,27 @@ def test_an_energy_objective_gets_the_least_energy_modes_on_a_batching_plant(
         ("makespan>energy", 0.0),
         ("energy", math.inf),
         ("makespan=2,energy=0.1", 0.05),
-        ("makespan=1,carbon=1", math.inf),
+        ("makespan=1,carbon=1", 0.5),
+        ("makespan=2,energy_cost=1", None),  # the tariff's mean over the makespan bound, / 2
         ("makespan=1,idle_energy=1", 0.0),
         ("weighted_tardiness=1,energy=1", math.inf),
     ],
 )
-def test_the_energy_weight_is_the_first_levels_kwh_against_a_tick(spec: str, weight: float) -> None:
-    run = SimpleNamespace(config=SolveConfig(objective=Objective.parse(spec)))
+def test_the_energy_weight_is_the_first_levels_kwh_against_a_tick(
+    spec: str, weight: float | None
+) -> None:
+    """Cost and carbon count at their profiles' means over the makespan's lower bound."""
+    day_night = Profile(((0, 0.1), (100, 0.3)), period=200)
+    inst = dataclasses.replace(
+        capped_plant(4, None, jobs=30),
+        energy=Energy(tariff=day_night, carbon_intensity=Profile(((0, 0.5),))),
+    )
+    c = compile_instance(inst)
+    run = SimpleNamespace(config=SolveConfig(objective=Objective.parse(spec)), compiled=c)
+    if weight is None:
+        until = makespan_bound(c, relaxation=False)
+        price = np.array([0.1 if t % 200 < 100 else 0.3 for t in range(until)]).mean()
+        weight = price / 2
     assert _energy_weight(run) == pytest.approx(weight)  # type: ignore[arg-type]
 
 
