@@ -37,7 +37,7 @@ def term_lower_bounds(
     completion = np.maximum.reduceat(earliest_end, c.job_op_ptr[:-1]) if c.n_ops else np.zeros(0)
     due = c.job_due >= 0
     tardiness = np.where(due, np.maximum(0, completion - c.job_due), 0)
-    kwh = c.mode_power * c.mode_duration * (c.time_unit_minutes / 60.0)
+    kwh = c.mode_kwh
 
     def least(price: np.ndarray) -> float:
         """Sum over ops of the least kWh x price over its modes, at the lowest price."""

@@ -103,6 +103,11 @@ class CompiledInstance:
         return int(self.mode_machine.shape[0])
 
     @property
+    def mode_kwh(self) -> np.ndarray:
+        """Per mode, the processing energy it draws (kW x its duration, in kWh)."""
+        return self.mode_power * self.mode_duration * (self.time_unit_minutes / 60.0)
+
+    @property
     def lower_bound(self) -> int:
         """A makespan lower bound: the larger of the critical path and the machine load bound."""
         return max(self.critical_path_bound, self.machine_load_bound)

@@ -43,8 +43,7 @@ def least_carbon_bound(c: CompiledInstance) -> float:
     mode of least energy at the lowest carbon intensity of the profile."""
     if c.carbon_start.size == 0:
         return 0.0
-    kwh = c.mode_power * c.mode_duration * (c.time_unit_minutes / 60.0)
-    least = np.minimum.reduceat(kwh, c.mode_ptr[:-1]) if c.n_ops else np.zeros(0)
+    least = np.minimum.reduceat(c.mode_kwh, c.mode_ptr[:-1]) if c.n_ops else np.zeros(0)
     return float(least.sum()) * float(c.carbon_value.min())
 
 

@@ -99,8 +99,7 @@ def load_lp(
     lp = highspy.HighsLp()
     lp.num_col_ = k_count + 1
     lp.num_row_ = n_rows
-    kwh = c.mode_power * duration * (c.time_unit_minutes / 60.0)
-    lp.col_cost_ = np.append(energy_weight * kwh, 1.0)
+    lp.col_cost_ = np.append(energy_weight * c.mode_kwh, 1.0)
     lp.col_lower_ = np.zeros(k_count + 1)
     lp.col_upper_ = np.append(np.ones(k_count), highspy.kHighsInf)
     lp.row_lower_ = np.concatenate([np.ones(n), np.full(n_rows - n, -highspy.kHighsInf)])

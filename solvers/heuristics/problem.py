@@ -251,7 +251,7 @@ def make_problem(
         mode_machine=_i64(c.mode_machine),
         mode_duration=_i64(c.mode_duration),
         mode_power=_f64(c.mode_power),
-        mode_kwh=_f64(c.mode_power * c.mode_duration * hours),
+        mode_kwh=_f64(c.mode_kwh),
         mode_demand=_i64(c.mode_demand.reshape(c.n_modes, c.n_resources)),
         res_capacity=_i64(c.resource_capacity),
         pred_ptr=_i64(c.pred_ptr),

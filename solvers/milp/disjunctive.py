@@ -164,7 +164,7 @@ def _flat_priced(
 ) -> tuple[Any, Any]:
     """Energy cost and carbon where the profile is constant over the horizon (or absent):
     then they are linear in the modes, and so is the carbon cap; None where it varies."""
-    kwh = c.mode_power * c.mode_duration * (c.time_unit_minutes / 60.0)
+    kwh = c.mode_kwh
     energy = sum(float(kwh[k]) * m.use[k] for ks in modes for k in ks if kwh[k])
 
     def flat(starts: np.ndarray, values: np.ndarray) -> Any:
