@@ -251,8 +251,8 @@ class Squeaky:
     mean operation durations (10 ticks on the 2,000-job plants), and earlier gains fade by
     SQUEAK_DECAY. Blamed: under the makespan, the jobs ending in its last SQUEAK_WINDOW, by
     how late; under weighted tardiness, the tardy jobs, by weight x tardiness; under total
-    flow time, every job by its wait (its flow time past its operations' least work: 20 s on
-    the 2,000-job plants, seeds 31 and 1, 4,852,308 and 5,007,086 against 4,893,381 and
+    flow time, every job by its wait (its flow time past its longest path: 20 s on the
+    2,000-job plants, seeds 31 and 1, 4,852,308 and 5,007,086 against 4,893,381 and
     5,043,638 with random ties alone). The decodes that start the 20,000-operation plant
     under a cap from the relaxation's modes reached 19,934-20,010 in 20-40 of them, against
     20,222 for 60 s of random ties (seed 1)."""
