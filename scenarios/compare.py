@@ -72,7 +72,7 @@ def prepare_all(
             "solver": result.solver,
             "objective": objective,
             "status": result.status,
-            "plan_makespan_h": result.kpis["makespan"] * instance.time_unit_minutes / 60,
+            "plan_makespan_h": result.kpis["makespan"] * instance.hours_per_tick,
             "plan_seconds": seconds,
         }
     return prepared, info

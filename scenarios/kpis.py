@@ -66,7 +66,7 @@ def kpis(ex: Execution) -> dict[str, float]:
     horizon = max(int(ex.end.max(initial=0)), int(ex.rend.max(initial=0))) + 1
     energy = instance.energy
     machine = c.mode_machine[ex.mode]
-    kwh_per_kw_tick = instance.time_unit_minutes / 60.0
+    kwh_per_kw_tick = instance.hours_per_tick
     makespan, tardiness, late, with_due, kwh, cost, carbon, idle, busy, down = measure(
         ex.start, ex.end, ex.rstart, ex.rend, machine, c.mode_power[ex.mode], c.op_job,
         c.job_due, c.n_jobs, c.n_machines, c.machine_idle_power, kwh_per_kw_tick,

@@ -36,7 +36,7 @@ def operation_energy(instance: Instance, assignment: Assignment) -> tuple[float,
     modes = found[1].modes
     if not 0 <= assignment.mode < len(modes):
         raise ValueError(f"operation {assignment.operation!r}: mode {assignment.mode} unknown")
-    kwh_per_tick = modes[assignment.mode].power_kw * instance.time_unit_minutes / 60.0
+    kwh_per_tick = modes[assignment.mode].power_kw * instance.hours_per_tick
     start, end = int(assignment.start), int(assignment.end)
     energy = instance.energy
     tariff, intensity = energy.tariff, energy.carbon_intensity

@@ -103,9 +103,14 @@ class CompiledInstance:
         return int(self.mode_machine.shape[0])
 
     @property
+    def hours_per_tick(self) -> float:
+        """Hours in one tick: kW x ticks x this is kWh."""
+        return self.time_unit_minutes / 60.0
+
+    @property
     def mode_kwh(self) -> np.ndarray:
         """Per mode, the processing energy it draws (kW x its duration, in kWh)."""
-        return self.mode_power * self.mode_duration * (self.time_unit_minutes / 60.0)
+        return self.mode_power * self.mode_duration * self.hours_per_tick
 
     @property
     def lower_bound(self) -> int:
@@ -647,7 +652,7 @@ def _binding_carbon_cap(instance: Instance, ops: _Operations, profiles: _Profile
     if cap is None:
         return float("nan")
     intensity = float(profiles.carbon_value.max(initial=0.0))
-    kwh = ops.mode_power * ops.mode_duration * (instance.time_unit_minutes / 60.0)
+    kwh = ops.mode_power * ops.mode_duration * instance.hours_per_tick
     ptr = ops.mode_ptr
     most = sum(float(kwh[ptr[o] : ptr[o + 1]].max()) for o in range(len(ops.op_ids)))
     return float("nan") if float(cap) >= most * intensity else float(cap)

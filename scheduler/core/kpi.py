@@ -20,7 +20,7 @@ def compute_kpis(
     """Every KPI of a (valid) schedule; see the module docstring for the groups. With a
     `reference` plan the stability KPIs (`stability_kpis`) are added."""
     rows = schedule.assignments
-    hours_per_tick = instance.time_unit_minutes / 60.0
+    hours_per_tick = instance.hours_per_tick
     makespan = max((int(a.end) for a in rows), default=0)
 
     completion: dict[str, int] = {}

@@ -179,6 +179,11 @@ class Instance:
         return to_datetime(self.start, self.time_unit_minutes, tick)
 
     @property
+    def hours_per_tick(self) -> float:
+        """Hours in one tick: kW x ticks x this is kWh."""
+        return self.time_unit_minutes / 60.0
+
+    @property
     def has_energy(self) -> bool:
         return not self.energy.is_empty or any(m.idle_power_kw for m in self.machines)
 

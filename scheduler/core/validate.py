@@ -310,7 +310,7 @@ def _check_energy(instance: Instance, rows: list[_Row], out: list[Violation]) ->
         else:
             _sweep_capacity("power_cap", f"power cap {cap:g} kW", loads, cap, out)
     if energy.carbon_cap_kg is not None and energy.carbon_intensity is not None:
-        hours_per_tick = instance.time_unit_minutes / 60.0
+        hours_per_tick = instance.hours_per_tick
         carbon = sum(
             r.mode.power_kw * hours_per_tick * integral(energy.carbon_intensity, r.a.start, r.a.end)
             for r in rows

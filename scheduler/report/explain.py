@@ -174,7 +174,7 @@ def least_carbon(c: CompiledInstance) -> float:
     w = _windows(
         c, [list(range(int(c.mode_ptr[o]), int(c.mode_ptr[o + 1]))) for o in range(c.n_ops)]
     )
-    hours = c.time_unit_minutes / 60.0
+    hours = c.hours_per_tick
     total = 0.0
     for o in range(c.n_ops):
         best = np.inf

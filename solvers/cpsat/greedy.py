@@ -127,7 +127,7 @@ class _Carbon:
 
     def __init__(self, c: CompiledInstance) -> None:
         self.starts, self.intensity = c.carbon_start, c.carbon_value
-        self.kwh_per_tick = (c.mode_power * c.time_unit_minutes / 60.0).tolist()
+        self.kwh_per_tick = (c.mode_power * c.hours_per_tick).tolist()
         self.duration = c.mode_duration.tolist()
 
     def of(self, k: int, t: int) -> float:

@@ -21,7 +21,7 @@ def schedule_terms(
     completion = np.maximum.reduceat(end, c.job_op_ptr[:-1])
     due = c.job_due >= 0
     tardiness = np.where(due, np.maximum(0, completion - c.job_due), 0)
-    hours = c.time_unit_minutes / 60.0
+    hours = c.hours_per_tick
     kwh_per_tick = c.mode_power[mode] * hours
 
     def profile_sum(starts: np.ndarray, values: np.ndarray) -> float:

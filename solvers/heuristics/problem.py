@@ -230,7 +230,7 @@ def make_problem(
     hungry = np.zeros(c.n_ops, dtype=np.bool_)
     if price_tariff > 0 or price_carbon > 0:
         np.logical_or.at(hungry, c.mode_op, (c.mode_power > 0) & (c.mode_power >= hungry_kw))
-    hours = c.time_unit_minutes / 60.0
+    hours = c.hours_per_tick
     return Problem(
         n_ops=c.n_ops,
         n_jobs=c.n_jobs,

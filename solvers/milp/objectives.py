@@ -18,7 +18,7 @@ def add_terms(mm: MilpModel, c: CompiledInstance, needed: frozenset[str]) -> dic
     """Expressions of the terms in `needed` (energy cost and carbon from the formulation)."""
     m = mm.model
     hi = int(mm.latest.max()) if c.n_ops else 0
-    hours = c.time_unit_minutes / 60.0
+    hours = c.hours_per_tick
     exprs: dict[str, Any] = {}
     if "makespan" in needed:
         m.sinks = pyo.Set(

@@ -94,7 +94,7 @@ def build_time_indexed(
     )
     _add_profile_caps(m, c, total, var_mode, cover_var, cover_tick, horizon)
 
-    hours = c.time_unit_minutes / 60.0
+    hours = c.hours_per_tick
     kwh_per_tick = c.mode_power[var_mode] * hours
 
     def priced(starts: np.ndarray, values: np.ndarray) -> Any:
