@@ -21,7 +21,7 @@ from solvers.heuristics.annealing import _uniform
 from solvers.heuristics.clock import clock
 from solvers.heuristics.evaluate import violation
 from solvers.heuristics.plain import preferred
-from solvers.heuristics.problem import ABORTED, FAILED, NO_DEADLINE, POWER_TOL, Problem, Workspace
+from solvers.heuristics.problem import ABORTED, FAILED, NO_DEADLINE, Problem, Workspace
 
 CLOCK_STEPS = 16  # commits between two looks at the clock (a commit may re-place many ops)
 BLOCK_BITS = 4  # the power cap's time line is checked a block of 2**BLOCK_BITS ticks at a time
@@ -78,7 +78,7 @@ def batch_decode(
         for block in range(a >> BLOCK_BITS, ((b - 1) >> BLOCK_BITS) + 1):
             least = np.inf
             for u in range(block << BLOCK_BITS, min((block + 1) << BLOCK_BITS, p.span)):
-                least = min(least, w.pow_rem[u] + POWER_TOL * max(1.0, p.cap_tick[u]))
+                least = min(least, w.pow_rem[u] + p.cap_tol[u])
             block_least[block] = least
 
     def window_hit(m: int, a: int, b: int) -> int:
@@ -111,7 +111,7 @@ def batch_decode(
                     u = block_lo - 1
                     continue
                 while u >= block_lo:
-                    if w.pow_rem[u] + POWER_TOL * max(1.0, p.cap_tick[u]) < kw:
+                    if w.pow_rem[u] + p.cap_tol[u] < kw:
                         return u
                     u -= 1
         return worst
@@ -270,7 +270,7 @@ def batch_decode(
             if p.has_cap and p.mode_power[k] > 0:
                 w.pow_rem[s:e] -= p.mode_power[k]
                 for u in range(s, e):  # the least power left in [s, e), tolerance included
-                    pow_min = min(pow_min, w.pow_rem[u] + POWER_TOL * max(1.0, p.cap_tick[u]))
+                    pow_min = min(pow_min, w.pow_rem[u] + p.cap_tol[u])
                 update_blocks(s, e)
             w.state[0] = max(w.state[0], e)
         w.state[2] = max(w.state[2], e)

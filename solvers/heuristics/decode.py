@@ -33,7 +33,6 @@ from solvers.heuristics.problem import (
     CLOCK_EVERY,
     FAILED,
     NO_DEADLINE,
-    POWER_TOL,
     SERIAL,
     STATIC,
     Problem,
@@ -204,7 +203,7 @@ def decode(
         kw = p.mode_power[k]
         if p.has_cap and kw > 0:
             for u in range(t + d - 1, max(t, worst + 1) - 1, -1):
-                if w.pow_rem[u] + POWER_TOL * max(1.0, p.cap_tick[u]) < kw:
+                if w.pow_rem[u] + p.cap_tol[u] < kw:
                     worst = u
                     break
         return worst

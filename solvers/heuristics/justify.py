@@ -16,7 +16,7 @@ from numba import njit
 from scheduler.core.objective import Objective
 from solvers.heuristics.clock import clock
 from solvers.heuristics.evaluate import violation
-from solvers.heuristics.problem import ABORTED, CLOCK_EVERY, NO_DEADLINE, POWER_TOL, Problem
+from solvers.heuristics.problem import ABORTED, CLOCK_EVERY, NO_DEADLINE, Problem
 
 UNCHANGED = -2.0  # what `justify` returns when it leaves the schedule as it was
 ROUNDS = 10  # double justifications of one schedule at most (they stop once one gains nothing)
@@ -76,9 +76,7 @@ def justify(
     span = makespan  # the time lines: no pass places an op past the makespan
     pw = np.empty(span, dtype=np.float64)  # power left per tick
     rr = np.empty((p.n_res, span), dtype=np.int64)  # resource capacity left per tick
-    tol = np.empty(span, dtype=np.float64)
-    for u in range(span):
-        tol[u] = POWER_TOL * max(1.0, p.cap_tick[u]) if p.has_cap else 0.0
+    tol = p.cap_tol[:span] if p.has_cap else np.zeros(span)
     bs = np.empty(n, dtype=np.int64)
     done = np.zeros(n, dtype=np.bool_)
 

@@ -78,6 +78,7 @@ class Problem(NamedTuple):
     machine_slots: int  # most operations any machine can receive
     has_cap: bool
     cap_tick: np.ndarray  # [span] power cap per tick
+    cap_tol: np.ndarray  # [span] the slack a draw may take past it (POWER_TOL x cap, >= POWER_TOL)
     plain: bool  # no setups, windows, resources or power cap: the fast decoder applies
     tariff_start: np.ndarray  # profiles unrolled over [0, span)
     tariff_value: np.ndarray
@@ -276,6 +277,7 @@ def make_problem(
         machine_slots=int(max(1, slots.max() if slots.size else 1)),
         has_cap=bool(has_cap),
         cap_tick=cap_tick,
+        cap_tol=POWER_TOL * np.maximum(1.0, cap_tick),
         plain=not (c.has_setups or c.unav_ptr[-1] > 0 or c.n_resources > 0 or has_cap),
         tariff_start=tariff_start,
         tariff_value=tariff_value,
