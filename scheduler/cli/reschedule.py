@@ -26,6 +26,7 @@ from scheduler.cli.common import (
 from scheduler.cli.summary import ProgressReporter, describe
 from scheduler.core.objective import Objective
 from scheduler.core.registry import get_solver
+from scheduler.core.solve import DEFAULT_SOLVER
 from scheduler.io import load, read_schedule_csv, write_json, write_schedule_csv, write_summary
 from scheduler.replan import POLICIES, Replan, read_events, reschedule
 from scheduler.replan.reschedule import with_stability
@@ -57,7 +58,11 @@ def add_parser(commands: Any) -> None:
         metavar="EVENTS.json",
         help="JSON list of events: machine_down, operation_delay, rush_order, redo, cancel_job",
     )
-    re.add_argument("--solver", default="cpsat", help="registered solver (default: cpsat)")
+    re.add_argument(
+        "--solver",
+        default=DEFAULT_SOLVER,
+        help=f"registered solver (default: {DEFAULT_SOLVER}, the heuristic and CP-SAT in turns)",
+    )
     re.add_argument(
         "--objective",
         default="makespan",

@@ -16,7 +16,7 @@ from scheduler.core.model import Instance
 from scheduler.core.objective import Objective
 from scheduler.core.result import Progress, Result, close_trajectory
 from scheduler.core.schedule import Schedule
-from scheduler.core.solve import solve
+from scheduler.core.solve import DEFAULT_SOLVER, solve
 from scheduler.core.validate import validate
 from scheduler.replan.right_shift import shift_plan
 from scheduler.replan.update import update_instance
@@ -49,7 +49,7 @@ def reschedule(
     schedule: Schedule,
     at: int,
     events: Iterable[object] = (),
-    solver: str = "cpsat",
+    solver: str = DEFAULT_SOLVER,
     objective: str | Objective = "makespan",
     stability: float | None = None,
     policy: Policy = "reoptimize",

@@ -20,7 +20,7 @@ from scheduler.core.kpi import compute_kpis, stability_kpis
 from scheduler.core.model import Instance
 from scheduler.core.objective import Objective
 from scheduler.core.schedule import Assignment, Schedule
-from scheduler.core.solve import solve
+from scheduler.core.solve import DEFAULT_SOLVER, solve
 from scheduler.core.validate import validate
 from scheduler.io.instance_json import instance_from_dict, instance_to_dict
 from scheduler.replan import read_events, reschedule, update_instance
@@ -460,3 +460,34 @@ def test_random_disruptions_always_replan_validly(case: Any, policy: str) -> Non
         elif a.operation in rows:
             assert rows[a.operation].start >= at
     assert compute_kpis(replan.instance, replan.schedule, old)["deviation"] >= 0
+
+
+def test_default_replan_is_the_default_solve_even_where_cpsat_refuses() -> None:
+    """One machine with 1,500 operations of two families: cpsat refuses its setup circuit
+    (about 2.25 million arcs), so a re-plan defaulting to cpsat raised; the default re-plan is
+    the default solve (`auto`), whose heuristic schedules it."""
+    n = 1500
+    doc = {
+        "machines": [{"id": "M1"}],
+        "jobs": [
+            {"id": f"J{j}", "operations": [{"id": f"O{j}", "family": "AB"[j % 2],
+                                            "modes": [{"machine": "M1", "duration": 2}]}]}
+            for j in range(n)
+        ],
+        "setup_times": {"M1": {"A": {"B": 3}, "B": {"A": 3}}},
+    }  # fmt: skip
+    instance = instance_from_dict(doc)
+    rows, t = [], 0
+    for j in [*range(0, n, 2), *range(1, n, 2)]:  # the As, one changeover, the Bs
+        t += 3 if j == 1 else 0
+        rows.append(Assignment(f"J{j}", f"O{j}", "M1", 0, t, t + 2))
+        t += 2
+    old = Schedule(instance, tuple(rows))
+    assert validate(instance, old) == []
+    with pytest.raises(UnsupportedFeatureError, match="arcs"):
+        solve(instance, solver="cpsat", time_limit=1.0)
+    event = {"type": "machine_down", "machine": "M1", "start": 1000, "end": 1010}
+    replan = reschedule(instance, old, at=1000, events=[event], time_limit=5.0, workers=1)
+    assert replan.result.solver == DEFAULT_SOLVER
+    assert replan.schedule is not None
+    assert validate(replan.instance, replan.schedule) == []
