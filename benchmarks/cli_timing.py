@@ -4,7 +4,10 @@
 - `limits`: `scheduler solve INSTANCE --time-limit S` on instances of every size we ship
   generators for, against the promise limit + max(1 s, 10 %);
 - `first-run`: the same solves with an empty Numba cache (NUMBA_CACHE_DIR set to a new folder),
-  as right after an install.
+  as right after an install;
+- `planner`: what a planner runs on the 2,000-job capped plant (seed 31), each with its peak
+  memory: solve, validate, explain (words and JSON), and a re-plan after a machine breakdown
+  and a rush order.
 
 Each writes a Markdown table (and prints it):
 `python benchmarks/cli_timing.py limits --out benchmarks/results/default/time_limits.md`.
@@ -92,6 +95,57 @@ def limits(tree: Path, solvers: list[str], limit: float, env: dict[str, str] | N
     return rows
 
 
+MEASURED = (  # runs one command and prints its peak resident memory (KiB on Linux) last
+    "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+    "sys.exit(code)"
+)
+
+
+def planner(tree: Path, limit: float) -> list[str]:
+    """One row per command on the capped 2,000-job plant: wall time, exit code, peak memory
+    and the size of what it wrote (the schedule CSV, or the printed explanation)."""
+    rows = ["| command | wall s | exit | peak MB | output MB |", "|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        plant = str(plants(folder)["plant-2k-setups-cap"])
+        plan, new, events = folder / "plan.csv", folder / "new.csv", folder / "events.json"
+        rush = {
+            "id": "RUSH",
+            "due": 7000,
+            "operations": [
+                {"id": "R1", "modes": [{"machine": "M01", "duration": 30, "power_kw": 20}]},
+                {"id": "R2", "modes": [{"machine": "M12", "duration": 40, "power_kw": 25}]},
+            ],
+        }
+        events.write_text(json.dumps([
+            {"type": "machine_down", "machine": "M05", "start": 5000, "end": 6500},
+            {"type": "rush_order", "job": rush}]))  # fmt: skip
+        limited = ["--time-limit", f"{limit:g}", "--quiet", "--out"]
+        commands = [  # (label, arguments, the file it writes, stdout to that file)
+            (f"solve --time-limit {limit:g}", ["solve", plant, *limited, str(plan)], plan, False),
+            ("validate", ["validate", plant, str(plan)], None, False),
+            ("explain", ["explain", plant, str(plan)], folder / "why.txt", True),
+            ("explain --json", ["explain", plant, str(plan), "--json"], folder / "why.json", True),
+            (f"reschedule --at 5000 --time-limit {limit:g}",
+             ["reschedule", plant, str(plan), "--at", "5000", "--events", str(events),
+              *limited, str(new)], new, False),
+        ]  # fmt: skip
+        for label, args, written, captured in commands:
+            command = [sys.executable, "-c", MEASURED, sys.executable, "-m", "scheduler", *args]
+            started = time.perf_counter()
+            with open(written if captured and written else os.devnull, "w") as sink:
+                done = subprocess.run(
+                    command, cwd=tree, stdout=sink, stderr=subprocess.PIPE, text=True
+                )
+            wall = time.perf_counter() - started
+            peak_mb = int(done.stderr.strip().splitlines()[-1]) / 1024
+            size = f"{written.stat().st_size / 1e6:.1f}" if written and written.exists() else ""
+            rows.append(f"| {label} | {wall:.2f} | {done.returncode} | {peak_mb:.0f} | {size} |")
+            print(rows[-1], flush=True)
+    return rows
+
+
 def startup(tree: Path) -> list[str]:
     """Median of five runs of each short command."""
     ft06 = INSTANCES / "jssp" / "ft06.txt"
@@ -111,7 +165,7 @@ def startup(tree: Path) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("startup", "limits", "first-run"))
+    parser.add_argument("mode", choices=("startup", "limits", "first-run", "planner"))
     parser.add_argument("--tree", type=Path, default=ROOT, help="checkout to run (default: this)")
     parser.add_argument("--solvers", default="auto,heuristic,cpsat")
     parser.add_argument("--time-limit", type=float, default=5.0)
@@ -122,6 +176,8 @@ def main() -> None:
         rows = startup(args.tree)
     elif args.mode == "limits":
         rows = limits(args.tree, solvers, args.time_limit, None)
+    elif args.mode == "planner":
+        rows = planner(args.tree, args.time_limit)
     else:
         with tempfile.TemporaryDirectory() as cache:
             env = {**os.environ, "NUMBA_CACHE_DIR": cache}
