@@ -15,11 +15,11 @@ from scheduler.cli.common import (
     EXIT_INFEASIBLE,
     EXIT_NO_SCHEDULE,
     EXIT_SOLVED,
-    WRITE_S_PER_OP,
     BadInput,
     add_format,
     add_run_options,
     check_outputs,
+    output_reserve,
     run_interruptibly,
     solver_options,
     time_left,
@@ -110,7 +110,9 @@ def run_solve(args: argparse.Namespace) -> int:
     instance = read_instance_arg(args.instance, args.format, args.plant_id)
     read_s = time.perf_counter() - args.started
 
-    reserve = WRITE_S_PER_OP * len(instance.operations)  # for the CSV, summary and report
+    reserve = output_reserve(
+        len(instance.operations), args.time_limit, args.gantt is not None, args.report is not None
+    )
     late = _too_late(args, len(instance.operations), reserve)
     if late is not None:
         result = Result("unknown", args.solver, message=late)

@@ -218,6 +218,7 @@ class _Plan:
         self.load_ticks = sorted(delta)  # the processing load changes at these ticks, to
         self.loads = list(itertools.accumulate(delta[t] for t in self.load_ticks))  # these
         self.windows = {m.id: sorted(m.unavailable) for m in inst.machines}
+        self.steps: dict[str, tuple[tuple[Link, ...], Assignment | None]] = {}  # see _step
         cap = inst.energy.power_cap_kw
         self.cap = cap
 
@@ -326,60 +327,64 @@ def chain_to(plan: _Plan, last: Assignment) -> list[Link]:
     seen: set[str] = set()
     while a is not None and a.operation not in seen:
         seen.add(a.operation)
-        job, op = plan.op[a.operation]
-        release = max(job.release, int(getattr(op, "release", 0)))
-        # candidates: (ready tick, preference, kind, operation before, lag or setup)
-        options: list[tuple[int, int, str, Assignment | None, int]] = [
-            (release, 2, "release", None, 0)
-        ]
-        for pred, lag in plan.preds.get(a.operation, []):
-            p = plan.rows[pred]
-            kind = "job" if plan.op[pred][0].id == job.id else "precedence"
-            options.append((p.end + lag, 0, kind, p, lag))
-        q = plan.before_on_machine(a) if a.end > a.start else None
-        if q is not None:
-            options.append((q.end + plan.setup_ticks(q, a), 1, "machine", q, 0))
-        ready, _, kind, prev, extra = max(options, key=lambda o: (o[0], -o[1]))
-        tail: list[Link] = []  # links between the cause and a, in time order
-        if ready < a.start:
-            setup = plan.setup_ticks(prev, a) if kind == "machine" and prev else 0
-            clear = plan.earliest_clear(a, ready - setup if kind == "machine" else ready, setup)
-            handoff = _handoff(plan, a, ready) if clear < a.start else None
-            if handoff is not None:
-                via, holder = handoff
-                backwards.append(_op_link(a, via, f"waits for {via} held by {holder.operation}"))
-                a = holder
-                continue
-            cause = "window" if clear >= a.start else "wait"
-            why = (
-                f"{a.machine} unavailable until it can run"
-                if cause == "window"
-                else "the schedule waits (no constraint forces it)"
-            )
-            lo = prev.end if kind == "machine" and prev else ready
-            placed = setup_span(plan, prev, a) if kind == "machine" and prev else None
-            if placed is not None:
-                _fill(tail, lo, placed[0], cause, a.machine, why)
-                tail.append(Link("setup", *placed, machine=a.machine, detail="setup"))
-                _fill(tail, placed[1], a.start, cause, a.machine, why)
-            else:
-                _fill(tail, lo, a.start, cause, a.machine, why)
-            via = cause
-        else:
-            via = kind
-            if kind == "machine" and prev is not None and ready > prev.end:
-                tail.append(Link("setup", prev.end, ready, machine=a.machine, detail="setup"))
-        if kind in ("job", "precedence") and prev is not None and extra > 0:
-            tail.insert(0, Link("lag", prev.end, prev.end + extra, detail=f"lag {extra}"))
-        backwards.append(_op_link(a, via))
-        backwards.extend(reversed(tail))
-        if kind == "release":
-            root = "release" if release > 0 else "start"
-            backwards.append(Link(root, release, release, job=job.id))
-            a = None
-        else:
-            a = prev
+        if a.operation not in plan.steps:
+            plan.steps[a.operation] = _step(plan, a)
+        links, a = plan.steps[a.operation]
+        backwards.extend(links)
     return backwards[::-1]
+
+
+def _step(plan: _Plan, a: Assignment) -> tuple[tuple[Link, ...], Assignment | None]:
+    """One step back along a chain: the links that tie `a` to what fixed its start (latest
+    first) and that operation (None at a release). The same for every chain through `a`, so
+    `chain_to` keeps it in `plan.steps`: a 2,000-job plan's 1,985 late-job chains share most
+    of their 400,000 links."""
+    job, op = plan.op[a.operation]
+    release = max(job.release, int(getattr(op, "release", 0)))
+    # candidates: (ready tick, preference, kind, operation before, lag or setup)
+    options: list[tuple[int, int, str, Assignment | None, int]] = [(release, 2, "release", None, 0)]
+    for pred, lag in plan.preds.get(a.operation, []):
+        p = plan.rows[pred]
+        kind = "job" if plan.op[pred][0].id == job.id else "precedence"
+        options.append((p.end + lag, 0, kind, p, lag))
+    q = plan.before_on_machine(a) if a.end > a.start else None
+    if q is not None:
+        options.append((q.end + plan.setup_ticks(q, a), 1, "machine", q, 0))
+    ready, _, kind, prev, extra = max(options, key=lambda o: (o[0], -o[1]))
+    tail: list[Link] = []  # links between the cause and a, in time order
+    if ready < a.start:
+        setup = plan.setup_ticks(prev, a) if kind == "machine" and prev else 0
+        clear = plan.earliest_clear(a, ready - setup if kind == "machine" else ready, setup)
+        handoff = _handoff(plan, a, ready) if clear < a.start else None
+        if handoff is not None:
+            via, holder = handoff
+            return (_op_link(a, via, f"waits for {via} held by {holder.operation}"),), holder
+        cause = "window" if clear >= a.start else "wait"
+        why = (
+            f"{a.machine} unavailable until it can run"
+            if cause == "window"
+            else "the schedule waits (no constraint forces it)"
+        )
+        lo = prev.end if kind == "machine" and prev else ready
+        placed = setup_span(plan, prev, a) if kind == "machine" and prev else None
+        if placed is not None:
+            _fill(tail, lo, placed[0], cause, a.machine, why)
+            tail.append(Link("setup", *placed, machine=a.machine, detail="setup"))
+            _fill(tail, placed[1], a.start, cause, a.machine, why)
+        else:
+            _fill(tail, lo, a.start, cause, a.machine, why)
+        via = cause
+    else:
+        via = kind
+        if kind == "machine" and prev is not None and ready > prev.end:
+            tail.append(Link("setup", prev.end, ready, machine=a.machine, detail="setup"))
+    if kind in ("job", "precedence") and prev is not None and extra > 0:
+        tail.insert(0, Link("lag", prev.end, prev.end + extra, detail=f"lag {extra}"))
+    backwards = [_op_link(a, via), *reversed(tail)]
+    if kind == "release":
+        root = "release" if release > 0 else "start"
+        return (*backwards, Link(root, release, release, job=job.id)), None
+    return tuple(backwards), prev
 
 
 def late_jobs(schedule: Schedule) -> list[LateJob]:
