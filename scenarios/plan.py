@@ -11,6 +11,7 @@ from typing import Any
 import scheduler
 from scenarios.profile import Profile
 from scheduler.core.compile import compile_instance
+from scheduler.core.errors import UnsupportedFeatureError
 from scheduler.core.model import Instance
 from scheduler.core.objective import Objective
 from scheduler.core.result import Result
@@ -92,6 +93,16 @@ def _energy_objective(
     return str(Objective((*parsed.levels[:-1], level)))
 
 
+def refused(profile: Profile, part: str, refusal: UnsupportedFeatureError) -> str:
+    """The message for a profile whose `part` (scheduling or rescheduling) names a solver
+    that refuses the instance: bundled profiles cannot be edited from the command line, so it
+    says which field to change in a profile file."""
+    return (
+        f"profile {profile.name!r}: its {part}.solver refused the instance ({refusal}); "
+        f"set {part}.solver (for example to auto) in a --profile-file"
+    )
+
+
 def make_plan(
     instance: Instance,
     profile: Profile,
@@ -109,16 +120,19 @@ def make_plan(
         )
     planned = planned_instance(instance, profile)
     solver, objective, options = policy(profile, planned, seed)
-    result = scheduler.solve(
-        planned,
-        solver=solver,
-        objective=objective,
-        time_limit=profile.scheduling.time_limit,
-        workers=workers,
-        seed=seed,
-        stop=stop,
-        **options,
-    )
+    try:
+        result = scheduler.solve(
+            planned,
+            solver=solver,
+            objective=objective,
+            time_limit=profile.scheduling.time_limit,
+            workers=workers,
+            seed=seed,
+            stop=stop,
+            **options,
+        )
+    except UnsupportedFeatureError as refusal:
+        raise ScenarioError(refused(profile, "scheduling", refusal)) from None
     if result.schedule is None:
         raise ScenarioError(
             f"profile {profile.name!r}: {solver} found no plan for {instance.name} "

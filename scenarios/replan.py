@@ -15,8 +15,10 @@ import numpy as np
 from scenarios.draws import actual_durations, breakdown_windows, draw, multipliers
 from scenarios.executed import REWORK_SUFFIX, executed_instance_and_schedule
 from scenarios.kernel import execute
+from scenarios.plan import ScenarioError, refused
 from scenarios.simulate import Execution, Prepared, plan_order, quality
 from scheduler.core.compile import CompiledInstance, compile_instance
+from scheduler.core.errors import UnsupportedFeatureError
 from scheduler.replan import MachineDown, reschedule
 
 REPLAN_SECONDS: list[float] = []  # wall time of every re-plan made in this process
@@ -147,12 +149,15 @@ def run_reoptimized(prep: Prepared, seed: np.random.SeedSequence) -> Execution:
             rep.execution(c, mode, seen, seen_down, replans)
         )
         began = time.perf_counter()
-        new = reschedule(
-            instance, schedule, at, [MachineDown(c.machine_ids[m], at, until)],
-            solver=spec.solver, objective=objective, stability=spec.stability,
-            policy="reoptimize", time_limit=spec.time_limit, workers=1,
-            seed=int(seed.generate_state(1)[0]), **spec.options,
-        )  # fmt: skip
+        try:
+            new = reschedule(
+                instance, schedule, at, [MachineDown(c.machine_ids[m], at, until)],
+                solver=spec.solver, objective=objective, stability=spec.stability,
+                policy="reoptimize", time_limit=spec.time_limit, workers=1,
+                seed=int(seed.generate_state(1)[0]), **spec.options,
+            )  # fmt: skip
+        except UnsupportedFeatureError as refusal:
+            raise ScenarioError(refused(prep.profile, "rescheduling", refusal)) from None
         REPLAN_SECONDS.append(time.perf_counter() - began)
         plan = new.schedule if new.schedule is not None else new.shifted
         if plan is None:  # neither a re-plan nor a right shift: run on with the old plan

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from helpers import profile
 
-from scenarios.plan import planned_instance, policy
+from scenarios.plan import ScenarioError, make_plan, planned_instance, policy
 from scheduler.core.model import Energy, Instance, Job, Machine, Mode, Operation, Profile
 from scheduler.core.objective import Objective
 
@@ -55,3 +56,15 @@ def test_energy_awareness_weights_a_solver_and_switches_a_rule() -> None:
     assert options["rule"] == "energy" and options["machine_selection"] == "least_energy"
     unaware = replace(rule, energy=replace(rule.energy, aware=False))
     assert policy(unaware, plant)[2]["rule"] == "fifo"
+
+
+def test_a_solver_that_refuses_the_plant_names_the_profile_field() -> None:
+    """A bundled profile cannot be edited on the command line: when its solver refuses the
+    instance (cpsat on a plant too large, here baseline on planned windows) the error says
+    which field of which profile to change, not only the solver's reason."""
+    windows = {"every_hours": 2.0, "duration_hours": 0.5}
+    scheduling = {"solver": "baseline", "objective": "makespan", "time_limit": 2}
+    refusing = profile("refusing", scheduling=scheduling, maintenance={"planned_windows": windows})
+    with pytest.raises(ScenarioError, match=r"profile 'refusing': its scheduling\.solver "
+                       r"refused the instance \(.*\); set scheduling\.solver"):  # fmt: skip
+        make_plan(_plant(), refusing)
