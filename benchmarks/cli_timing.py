@@ -6,8 +6,8 @@
 - `first-run`: the same solves with an empty Numba cache (NUMBA_CACHE_DIR set to a new folder),
   as right after an install;
 - `planner`: what a planner runs on the 2,000-job capped plant (seed 31), each with its peak
-  memory: solve, validate, explain (words and JSON), and a re-plan after a machine breakdown
-  and a rush order.
+  memory: solve, validate, explain (words and JSON), solve with the HTML report and a Gantt
+  chart, and a re-plan after a machine breakdown and a rush order.
 
 Each writes a Markdown table (and prints it):
 `python benchmarks/cli_timing.py limits --out benchmarks/results/default/time_limits.md`.
@@ -127,6 +127,10 @@ def planner(tree: Path, limit: float) -> list[str]:
             ("validate", ["validate", plant, str(plan)], None, False),
             ("explain", ["explain", plant, str(plan)], folder / "why.txt", True),
             ("explain --json", ["explain", plant, str(plan), "--json"], folder / "why.json", True),
+            (f"solve --time-limit {limit:g} --report --gantt",
+             ["solve", plant, *limited, str(folder / "p2.csv"), "--report",
+              str(folder / "plan.html"), "--gantt", str(folder / "plan.png")],
+             folder / "plan.html", False),
             (f"reschedule --at 5000 --time-limit {limit:g}",
              ["reschedule", plant, str(plan), "--at", "5000", "--events", str(events),
               *limited, str(new)], new, False),
