@@ -99,7 +99,7 @@ def refused(profile: Profile, part: str, refusal: UnsupportedFeatureError) -> st
     says which field to change in a profile file."""
     return (
         f"profile {profile.name!r}: its {part}.solver refused the instance ({refusal}); "
-        f"set {part}.solver (for example to auto) in a --profile-file"
+        f"set {part}.solver to one that takes it (auto or heuristic) in a --profile-file"
     )
 
 

@@ -28,11 +28,13 @@ EXIT_INFEASIBLE = 3
 EXIT_NO_SCHEDULE = 4
 MAX_STARTUP_S = 60.0  # a longer process age is not a start-up (a reused process): ignored
 WRITE_S_PER_OP = 2e-5  # seconds kept back from a solve for writing outputs, per operation
-GANTT_S, GANTT_S_PER_OP = 0.5, 5e-5  # and for a Gantt chart (measured: ta41 0.47 s, the
-# 2,000-job capped plant 1.1 s)
-REPORT_S, REPORT_S_PER_OP = 1.5, 2.5e-4  # and for the HTML report, an explanation and four
-# charts (ta41 1.45 s, the 2,000-job capped plant 5.9 s)
-MIN_SOLVE_SHARE = 0.5  # the outputs' reserve leaves the solve at least this share of the limit
+GANTT_S, GANTT_S_PER_OP = 0.3, 3e-5  # and for a Gantt chart (measured in-process: ta41
+# 0.16 s, a 1,500-operation plant 0.35 s, the 2,000-job capped plant 0.76 s)
+REPORT_S, REPORT_S_PER_OP = 1.0, 1.5e-4  # and for the HTML report, an explanation and four
+# charts (ta41 0.69 s, 1,500 operations 1.41 s, the 2,000-job capped plant 3.41 s)
+MIN_SOLVE_S, MIN_SOLVE_SHARE = 1.0, 0.5  # the outputs' reserve leaves the solve at least the
+# larger of these (seconds; share of what reading the instance left of the limit): a smaller
+# one left the capped 1,500-operation plant at 2 s with no schedule, the kernels still loading
 SIGNAL_POLL_S = 0.1  # how long the main thread waits at a time for a solve in its worker
 T = TypeVar("T")
 # the facade's own parameters, which `--option` must not pass as solver options
@@ -223,16 +225,19 @@ def process_started() -> float:
 
 
 def output_reserve(
-    n_ops: int, time_limit: float | None, gantt: bool = False, report: bool = False
+    n_ops: int, left: float | None, gantt: bool = False, report: bool = False
 ) -> float:
-    """Seconds of `--time-limit` kept back from the solve for writing the outputs of a plan of
-    `n_ops` operations (the CSV and summary; a Gantt chart and the HTML report when asked),
-    at most 1 - MIN_SOLVE_SHARE of the limit: with a report the 2,000-job plant's 10 s solve
-    used to end 3.7 s past the limit, ta41's 2 s solve 1.4 s past it."""
+    """Seconds kept back from the solve for writing the outputs of a plan of `n_ops`
+    operations (the CSV and summary; a Gantt chart and the HTML report when asked), leaving
+    the solve MIN_SOLVE_S or MIN_SOLVE_SHARE of what is `left` of the time limit, the larger
+    (None: no limit): with a report the 2,000-job plant's 10 s solve used to end 3.7 s past
+    the limit, ta41's 2 s solve 1.4 s past it."""
     need = WRITE_S_PER_OP * n_ops
     need += (GANTT_S + GANTT_S_PER_OP * n_ops) if gantt else 0.0
     need += (REPORT_S + REPORT_S_PER_OP * n_ops) if report else 0.0
-    return need if time_limit is None else min(need, (1 - MIN_SOLVE_SHARE) * time_limit)
+    if left is None:
+        return need
+    return min(need, max(0.0, left - max(MIN_SOLVE_S, MIN_SOLVE_SHARE * left)))
 
 
 def time_left(time_limit: float | None, started: float, reserve: float = 0.0) -> float | None:

@@ -15,6 +15,7 @@ from scheduler.cli.common import (
     EXIT_INFEASIBLE,
     EXIT_NO_SCHEDULE,
     EXIT_SOLVED,
+    WRITE_S_PER_OP,
     BadInput,
     add_format,
     add_run_options,
@@ -110,17 +111,18 @@ def run_solve(args: argparse.Namespace) -> int:
     instance = read_instance_arg(args.instance, args.format, args.plant_id)
     read_s = time.perf_counter() - args.started
 
-    reserve = output_reserve(
-        len(instance.operations), args.time_limit, args.gantt is not None, args.report is not None
-    )
-    late = _too_late(args, len(instance.operations), reserve)
+    n_ops = len(instance.operations)
+    late = _too_late(args, n_ops, WRITE_S_PER_OP * n_ops)
     if late is not None:
         result = Result("unknown", args.solver, message=late)
     else:
+        left = time_left(args.time_limit, args.started)
+        reserve = output_reserve(n_ops, left, args.gantt is not None, args.report is not None)
         result = _solve(args, instance, objective, options, reserve)
         if result.status == "unknown" and result.schedule is None and args.time_limit:
+            charts = reserve - WRITE_S_PER_OP * n_ops  # kept for the chart and report
             result.message = "; ".join(
-                m for m in (result.message, _time_used(read_s, args.time_limit)) if m
+                m for m in (result.message, _time_used(read_s, args.time_limit, charts)) if m
             )
     if result.status == "infeasible" and _capped(instance):
         reasons = [
@@ -137,11 +139,13 @@ def run_solve(args: argparse.Namespace) -> int:
     return EXIT_SOLVED if result.schedule is not None else EXIT_NO_SCHEDULE
 
 
-def _time_used(read_s: float, time_limit: float) -> str:
-    """Why a solve may have found no schedule: how much of the limit went before it."""
+def _time_used(read_s: float, time_limit: float, charts_s: float = 0.0) -> str:
+    """Why a solve may have found no schedule: how much of the limit went before it, and how
+    much was kept back for the chart and report (`charts_s`)."""
+    kept = f", {charts_s:.1f} s were kept for the chart and report" if charts_s >= 0.05 else ""
     return (
         f"starting and reading the instance took {read_s:.1f} s of the {time_limit:g} s time "
-        "limit; a longer --time-limit may find a schedule"
+        f"limit{kept}; a longer --time-limit may find a schedule"
     )
 
 

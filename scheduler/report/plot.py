@@ -36,8 +36,12 @@ __all__ = ["gantt", "image_format", "power_profile", "setup_spans", "utilisation
 
 LEGEND_MAX_JOBS = 20  # above this many jobs the colours are kept but the legend is left out
 LABEL_MAX_OPS = 400  # above this many operations bars carry no text
-PATCH_MAX_BARS = 2000  # past this many bars of a kind they are drawn as one collection, not a
-# patch each: the 2,000-job plant's 20,000 operations and 7,000 setups took 16 s as patches
+PATCH_MAX_BARS = 400  # past this many bars of a kind they are drawn as one collection, not a
+# patch each (about 1 ms a bar): the 2,000-job plant's 20,000 operations and 7,000 setups took
+# 16 s as patches, a 1,500-operation plant 2 s
+HATCH_MAX_SETUPS = 1000  # setups are hatched up to this many (7,000 hatched took 2.3 s to draw)
+OUTLINE_MAX_BARS = 2000  # operations are outlined up to this many: past it, bars a few pixels
+# wide would show their outlines, not their colours
 MAX_HEIGHT_IN = 40.0  # charts grow ROW_IN a row up to this: 2,000 job rows would be 900 in
 MAX_ROW_LABELS = 120  # past this many rows only every k-th row is named
 LABEL_FONT_PT = 7.0
@@ -146,7 +150,7 @@ def gantt(
         colours,
         setups=spans,
         has_windows=by == "machine" and any(m.unavailable for m in instance.machines),
-        has_late=bool(late) and (by == "job" or len(schedule.assignments) <= PATCH_MAX_BARS),
+        has_late=bool(late) and (by == "job" or len(schedule.assignments) <= OUTLINE_MAX_BARS),
         has_dues=by == "job" and bool(dues),
     )
     return _save(fig, path, fmt)
@@ -160,8 +164,8 @@ def _bars(
     height: float,
     **style: Any,
 ) -> None:
-    """Horizontal bars: a patch each (`barh`) for a few, one PolyCollection past
-    PATCH_MAX_BARS (the same look, drawn many times faster)."""
+    """Horizontal bars in the given style: a patch each (`barh`) for a few, one
+    PolyCollection past PATCH_MAX_BARS (drawn many times faster)."""
     if len(ys) <= PATCH_MAX_BARS:
         ax.barh(ys, widths, left=lefts, height=height, **style)
         return
@@ -199,8 +203,8 @@ def _draw_windows(ax: Axes, instance: Instance, row: dict[str, int], x_max: floa
 
 
 def _setup_hatch(spans: list[tuple[str, int, int]]) -> str | None:
-    """Setups are hatched up to PATCH_MAX_BARS of them (7,000 hatched took 2.3 s to draw)."""
-    return SETUP_HATCH if len(spans) <= PATCH_MAX_BARS else None
+    """The setups' hatch: none past HATCH_MAX_SETUPS of them."""
+    return SETUP_HATCH if len(spans) <= HATCH_MAX_SETUPS else None
 
 
 def _draw_setups(ax: Axes, spans: list[tuple[str, int, int]], row: dict[str, int]) -> None:
@@ -235,10 +239,9 @@ def _draw_operations(
     late: set[str],
     x_max: float,
 ) -> None:
-    """One bar per operation, outlined red when its job is late (not past PATCH_MAX_BARS
-    bars, whose outlines would hide their colours), labelled with the operation id when it
-    fits."""
-    outlined = len(assignments) <= PATCH_MAX_BARS
+    """One bar per operation, outlined red when its job is late (up to OUTLINE_MAX_BARS),
+    labelled with the operation id when it fits."""
+    outlined = len(assignments) <= OUTLINE_MAX_BARS
     edges = [LATE if a.job in late else "0.15" for a in assignments] if outlined else "none"
     widths_pt = [1.8 if a.job in late else 0.6 for a in assignments] if outlined else 0.0
     _bars(

@@ -78,7 +78,7 @@ class Problem(NamedTuple):
     machine_slots: int  # most operations any machine can receive
     has_cap: bool
     cap_tick: np.ndarray  # [span] power cap per tick
-    cap_tol: np.ndarray  # [span] the slack a draw may take past it (POWER_TOL x cap, >= POWER_TOL)
+    cap_tol: np.ndarray  # [span] the slack a draw may take past it: POWER_TOL x max(1, cap)
     plain: bool  # no setups, windows, resources or power cap: the fast decoder applies
     tariff_start: np.ndarray  # profiles unrolled over [0, span)
     tariff_value: np.ndarray

@@ -169,3 +169,23 @@ def test_reoptimized_executions_are_valid_and_replan_at_breakdowns() -> None:
     shifted = kpis(run(prepare(instance, shifting), seed))
     assert measured["rework_ops"] == shifted["rework_ops"]
     assert measured["scrap_units"] == shifted["scrap_units"]
+
+
+def test_a_rescheduling_solver_that_refuses_names_the_profile_field() -> None:
+    """A re-plan pins the past with windows, which `baseline` refuses: the error names the
+    profile and its rescheduling.solver, not only the solver's reason."""
+    from paths import INSTANCES
+
+    instance = scheduler.load(INSTANCES / "fjsp/brandimarte/mk01.fjs")
+    often = {
+        "time_between_failures": {"distribution": "exponential", "mean_hours": 0.4},
+        "repair_time": {"distribution": "exponential", "mean_hours": 0.1},
+    }
+    refusing = profile(
+        "refusing",
+        maintenance={"breakdowns": often},
+        rescheduling={"policy": "reoptimize", "solver": "baseline", "time_limit": 0.1},
+    )
+    with pytest.raises(ScenarioError, match=r"profile 'refusing': its rescheduling\.solver "
+                       r"refused the instance \(.*\); set rescheduling\.solver"):  # fmt: skip
+        run(prepare(instance, refusing), replication_seeds(2, 1)[0])

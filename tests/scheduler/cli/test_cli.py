@@ -297,14 +297,17 @@ def test_the_time_limit_keeps_room_for_the_chart_and_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With --gantt or --report the solve gets the limit less their estimated cost, at most
-    half of it: a report of the 2,000-job plant ended its 10 s solve 3.7 s late."""
+    half of what reading left: a report of the 2,000-job plant ended its 10 s solve 3.7 s
+    late; a report at 1 s still leaves ft06 a schedule."""
     assert output_reserve(1000, 10.0) == pytest.approx(WRITE_S_PER_OP * 1000)
     assert output_reserve(1000, 10.0, gantt=True) == pytest.approx(
         (WRITE_S_PER_OP + GANTT_S_PER_OP) * 1000 + GANTT_S
     )
     both = (WRITE_S_PER_OP + GANTT_S_PER_OP + REPORT_S_PER_OP) * 20_000 + GANTT_S + REPORT_S
     assert output_reserve(20_000, None, gantt=True, report=True) == pytest.approx(both)
-    assert output_reserve(20_000, 10.0, gantt=True, report=True) == 5.0  # half the limit
+    assert output_reserve(20_000, 10.0, gantt=True, report=True) == 5.0  # half what is left
+    assert output_reserve(1500, 1.4, report=True) == pytest.approx(0.4)  # the solve keeps 1 s
+    assert output_reserve(1500, 0.8, report=True) == 0.0
     limits: list[float] = []
     real = solve_command.solve_instance
 
@@ -318,3 +321,8 @@ def test_the_time_limit_keeps_room_for_the_chart_and_report(
     assert main([*base, "--report", str(tmp_path / "r.html")]) == 0
     assert 10 - limits[0] < 1.0  # only start-up, reading and the CSV's reserve
     assert limits[0] - limits[1] == pytest.approx(REPORT_S + REPORT_S_PER_OP * 36, abs=0.3)
+    monkeypatch.setattr(solve_command, "solve_instance", real)
+    summary = tmp_path / "s.json"
+    short = ["solve", str(FT06), "--time-limit", "1", "--summary", str(summary)]
+    assert main([*short, "--report", str(tmp_path / "r1.html")]) == 0
+    assert json.loads(summary.read_text())["objective"] is not None

@@ -78,8 +78,8 @@ def test_an_unknown_image_type_is_refused_before_anything_is_written(tmp_path: P
 
 
 def test_large_charts_draw_one_collection_at_a_bounded_size() -> None:
-    """Past PATCH_MAX_BARS operations the bars are one collection (a patch each took 16 s on
-    a 20,000-operation plan), and a chart of thousands of job rows stays MAX_HEIGHT_IN tall
+    """Past PATCH_MAX_BARS operations the bars are one collection, each at its start, end
+    and machine row (a patch each took 16 s on a 20,000-operation plan), and a chart of thousands of job rows stays MAX_HEIGHT_IN tall
     with at most MAX_ROW_LABELS names (2,000 rows were 900 inches, 1 GB of pixels)."""
     n = PATCH_MAX_BARS + 100
     machines = (Machine("M1"), Machine("M2"))
@@ -93,7 +93,9 @@ def test_large_charts_draw_one_collection_at_a_bounded_size() -> None:
     bars = [c for c in ax.collections if isinstance(c, PolyCollection)]
     assert len(bars) == 1 and len(bars[0].get_paths()) == n
     assert not [p for p in ax.patches if isinstance(p, Rectangle)]
-    assert ax.get_xlim()[1] >= 3 * (n // 2)
+    last = bars[0].get_paths()[-1].vertices[:4].tolist()  # O{n-1}, the last on its machine
+    end = 3 * ((n - 1) // 2) + 3
+    assert last == [[end - 3, 1 - 0.3], [end, 1 - 0.3], [end, 1 + 0.3], [end - 3, 1 + 0.3]]
     by_job = gantt(schedule, by="job")
     assert by_job.get_figheight() == MAX_HEIGHT_IN
     assert 0 < len(by_job.axes[0].get_yticklabels()) <= MAX_ROW_LABELS
