@@ -79,11 +79,14 @@ def test_an_unknown_image_type_is_refused_before_anything_is_written(tmp_path: P
 
 def test_large_charts_draw_one_collection_at_a_bounded_size() -> None:
     """Past PATCH_MAX_BARS operations the bars are one collection, each at its start, end
-    and machine row (a patch each took 16 s on a 20,000-operation plan), and a chart of thousands of job rows stays MAX_HEIGHT_IN tall
-    with at most MAX_ROW_LABELS names (2,000 rows were 900 inches, 1 GB of pixels)."""
+    and machine row (a patch each took 16 s on a 20,000-operation plan), and a chart of
+    thousands of job rows stays MAX_HEIGHT_IN tall with at most MAX_ROW_LABELS names (2,000
+    rows were 900 inches, 1 GB of pixels)."""
     n = PATCH_MAX_BARS + 100
     machines = (Machine("M1"), Machine("M2"))
-    jobs = tuple(Job(f"J{j}", (Operation(f"O{j}", (Mode(f"M{1 + j % 2}", 3),)),)) for j in range(n))
+    jobs = tuple(
+        Job(f"J{j}", (Operation(f"O{j}", (Mode(f"M{1 + j % 2}", 3),)),)) for j in range(n)
+    )
     rows = tuple(
         Assignment(f"J{j}", f"O{j}", f"M{1 + j % 2}", 0, 3 * (j // 2), 3 * (j // 2) + 3)
         for j in range(n)
