@@ -84,9 +84,7 @@ def test_large_charts_draw_one_collection_at_a_bounded_size() -> None:
     rows were 900 inches, 1 GB of pixels)."""
     n = PATCH_MAX_BARS + 100
     machines = (Machine("M1"), Machine("M2"))
-    jobs = tuple(
-        Job(f"J{j}", (Operation(f"O{j}", (Mode(f"M{1 + j % 2}", 3),)),)) for j in range(n)
-    )
+    jobs = tuple(Job(f"J{j}", (Operation(f"O{j}", (Mode(f"M{1 + j % 2}", 3),)),)) for j in range(n))
     rows = tuple(
         Assignment(f"J{j}", f"O{j}", f"M{1 + j % 2}", 0, 3 * (j // 2), 3 * (j // 2) + 3)
         for j in range(n)
