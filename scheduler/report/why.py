@@ -12,6 +12,7 @@ time 0) to the chain's end."""
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass, fields
@@ -97,7 +98,7 @@ class Explanation:
         """`tick` as ISO clock time when the plan has a start, else `tick N`."""
         if self.start is None:
             return f"tick {tick}"
-        return iso(to_datetime(self.start, self.time_unit_minutes, tick))
+        return _iso_at(self.start, self.time_unit_minutes, tick)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ticks everywhere, plus `start_time`/`end_time` when the plan has a start."""
@@ -170,6 +171,13 @@ class Explanation:
                 if key in row:
                     row[f"{key}_time"] = self.clock(int(row[key]))
         return row
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _iso_at(start: datetime, unit: float, tick: int) -> str:
+    """The ISO clock time of `tick`, kept: a 2,000-job plan's late-job chains name the same
+    ticks over and over (800,000 times, 6.6 s of a 12 s JSON explanation)."""
+    return iso(to_datetime(start, unit, tick))
 
 
 def _describe(link: Link) -> str:
