@@ -76,6 +76,7 @@ from solvers.heuristics.tabu import (
     tabu_search,
 )
 from solvers.heuristics.warmup import first_call_seconds, kernels_ready
+from solvers.profiles import step_integral
 
 DEFAULT_MOVES = (20_000, 2_000_000)  # moves per run without a time limit: at most the first,
 # at most the second divided by the number of operations (about a second of decoding)
@@ -534,19 +535,10 @@ def _energy_weight(run: _Run) -> float:
     c = run.compiled
     until = max(1, makespan_bound(c, relaxation=False))
     per_kwh = level.get("energy", 0.0)
-    per_kwh += level.get("energy_cost", 0.0) * _mean_over(c.tariff_start, c.tariff_value, until)
-    per_kwh += level.get("carbon", 0.0) * _mean_over(c.carbon_start, c.carbon_value, until)
+    tariff = step_integral(c.tariff_start, c.tariff_value, 0, until) / until
+    carbon = step_integral(c.carbon_start, c.carbon_value, 0, until) / until
+    per_kwh += level.get("energy_cost", 0.0) * tariff + level.get("carbon", 0.0) * carbon
     return per_kwh / makespan if per_kwh > 0 else math.inf
-
-
-def _mean_over(starts: np.ndarray, values: np.ndarray, until: int) -> float:
-    """The time-weighted mean of a step profile over [0, `until`), its last step going on
-    (0 without steps)."""
-    if starts.size == 0:
-        return 0.0
-    ends = np.minimum(np.append(starts[1:], max(until, int(starts[-1]) + 1)), until)
-    widths = np.maximum(ends - starts, 0)
-    return float(values @ widths / widths.sum()) if widths.sum() > 0 else float(values[0])
 
 
 def _batches(p: Problem, opts: HeuristicOptions) -> bool:
