@@ -203,6 +203,7 @@ class _Plan:
 
     def __init__(self, schedule: Schedule) -> None:
         inst = schedule.instance
+        self.schedule = schedule
         self.instance = inst
         self.rows = {a.operation: a for a in schedule.assignments}
         self.op: dict[str, tuple[Job, Operation]] = {op.id: (j, op) for j, op in inst.operations}
@@ -290,7 +291,10 @@ def setup_span(plan: _Plan, q: Assignment, a: Assignment) -> tuple[int, int] | N
 
 def setup_spans(schedule: Schedule) -> list[tuple[str, int, int]]:
     """(machine, start, end) of every setup in the schedule."""
-    plan = _Plan(schedule)
+    return _setup_spans(_Plan(schedule))
+
+
+def _setup_spans(plan: _Plan) -> list[tuple[str, int, int]]:
     spans = []
     for machine, rows in plan.sequence.items():
         for q, a in zip(rows, rows[1:], strict=False):
@@ -445,10 +449,13 @@ def _cause(job: str, chain: list[Link]) -> str:
 # -- loads, terms, energy, power -------------------------------------------------------------
 def machine_loads(schedule: Schedule) -> list[MachineLoad]:
     """Each machine's load and busy, setup, unavailable and idle ticks, most loaded first."""
-    plan = _Plan(schedule)
-    makespan = schedule.makespan
+    return _machine_loads(_Plan(schedule))
+
+
+def _machine_loads(plan: _Plan) -> list[MachineLoad]:
+    makespan = plan.schedule.makespan
     setups: dict[str, int] = defaultdict(int)
-    for machine_id, lo, hi in setup_spans(schedule):
+    for machine_id, lo, hi in _setup_spans(plan):
         setups[machine_id] += hi - lo
     out = []
     for machine in plan.instance.machines:
@@ -490,26 +497,22 @@ def _energy(plan: _Plan) -> tuple[dict[str, dict[str, float]], dict[str, dict[st
 
 def power_binding(schedule: Schedule) -> list[dict[str, float]]:
     """The [start, end) spans in which the processing load reaches the power cap."""
-    plan = _Plan(schedule)
+    return _power_binding(_Plan(schedule))
+
+
+def _power_binding(plan: _Plan) -> list[dict[str, float]]:
     if plan.cap is None:
         return []
-    makespan = schedule.makespan
-    delta: dict[int, float] = defaultdict(float)
-    for a in plan.rows.values():
-        power = plan.mode(a).power_kw
-        if power and a.end > a.start:
-            delta[a.start] += power
-            delta[a.end] -= power
-    cuts = set(delta) | {0, makespan}
+    makespan = plan.schedule.makespan
+    cuts = set(plan.load_ticks) | {0, makespan}
     if isinstance(plan.cap, Profile):
         period = plan.cap.period or makespan + 1
         for base in range(0, makespan, period):
             cuts |= {base + s for s, _ in plan.cap.steps if base + s < makespan}
     edges = sorted(t for t in cuts if 0 <= t <= makespan)
     spans: list[dict[str, float]] = []
-    load = 0.0
     for lo, hi in zip(edges, edges[1:], strict=False):
-        load += delta.get(lo, 0.0)
+        load = plan.power_at(lo)
         cap = plan.cap_at(lo)
         if cap is None or load <= CAP_TOL or load < cap * (1 - CAP_TOL) - CAP_TOL:
             continue
@@ -547,12 +550,12 @@ def explain(
     return Explanation(
         makespan=makespan,
         critical_path=tuple(critical),
-        bottlenecks=tuple(machine_loads(schedule)),
+        bottlenecks=tuple(_machine_loads(plan)),
         late_jobs=tuple(late),
         terms=tuple(_terms(schedule, goal)),
         by_machine=by_machine,
         by_job=by_job,
-        power_binding=tuple(power_binding(schedule)),
+        power_binding=tuple(_power_binding(plan)),
         start=instance.start,
         time_unit_minutes=instance.time_unit_minutes,
     )
