@@ -104,13 +104,6 @@ def limits(tree: Path, solvers: list[str], limit: float, env: dict[str, str] | N
     return rows
 
 
-MEASURED = (  # runs one command and prints its peak resident memory (KiB on Linux) last
-    "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
-    "sys.exit(code)"
-)
-
-
 def planner(tree: Path, limit: float) -> list[str]:
     """One row per command on the capped 2,000-job plant: wall time, exit code, peak memory
     and the size of what it wrote (the schedule CSV, or the printed explanation)."""
@@ -145,17 +138,16 @@ def planner(tree: Path, limit: float) -> list[str]:
               *limited, str(new)], new, False),
         ]  # fmt: skip
         for label, args, written, captured in commands:
-            command = [sys.executable, "-c", MEASURED, sys.executable, "-m", "scheduler", *args]
+            command = [sys.executable, "-m", "scheduler", *args]
             started = time.perf_counter()
             with open(written if captured and written else os.devnull, "w") as sink:
-                done = subprocess.run(
-                    command, cwd=tree, stdout=sink, stderr=subprocess.PIPE, text=True
-                )
+                child = subprocess.Popen(command, cwd=tree, stdout=sink, stderr=subprocess.DEVNULL)
+                _, status, usage = os.wait4(child.pid, 0)  # its own peak, as bench_hostile.py
             wall = time.perf_counter() - started
-            last = (done.stderr.strip().splitlines() or ["?"])[-1]  # the wrapper's peak, KiB
-            peak_mb = f"{int(last) / 1024:.0f}" if last.isdigit() else "?"
+            code = os.waitstatus_to_exitcode(status)
             size = f"{written.stat().st_size / 1e6:.1f}" if written and written.exists() else ""
-            rows.append(f"| {label} | {wall:.2f} | {done.returncode} | {peak_mb} | {size} |")
+            peak_mb = usage.ru_maxrss / 1024
+            rows.append(f"| {label} | {wall:.2f} | {code} | {peak_mb:.0f} | {size} |")
             print(rows[-1], flush=True)
     return rows
 
