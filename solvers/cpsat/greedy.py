@@ -46,7 +46,10 @@ class _Plan:
         self.power = demand if capped else [0] * len(self.machine)
         self.cap_start = c.power_cap_start.tolist()
         self.cap = caps
-        self.drawers: list[tuple[int, int, int]] = []  # (end, start, demand) of power users
+        # the placed operations' power draw as a step profile, load[i] over [times[i],
+        # times[i + 1]), ending in a sentinel step at MAX_TICK
+        self.times: list[int] = [-1, MAX_TICK]
+        self.load: list[int] = [0, 0]
 
     def setup_before(self, m: int, o: int) -> int:
         """Setup on machine m between its last placed operation and o (0 if none)."""
@@ -92,22 +95,50 @@ class _Plan:
 
     def power_conflict(self, k: int, lo: int, hi: int) -> int | None:
         """None if mode k's power fits under the cap over [lo, hi) beside the placed users,
-        else the first tick after the first overload at which the load falls or the cap rises
-        (beyond the horizon when neither ever happens)."""
+        else the first tick after the first overload at which it fits again (every start
+        before it would begin on an overloaded tick; beyond the horizon when none comes). A
+        walk over the load profile's and the cap's steps from lo: a scan of the overlapping
+        operations at each tick took 9 of the 10 s of a 20,000-operation capped plant."""
         demand = self.power[k]
         if not demand:
             return None
-        first = bisect.bisect_right(self.drawers, (lo, MAX_TICK, MAX_TICK))
-        overlapping = [(s, e, q) for e, s, q in self.drawers[first:] if s < hi]
-        i = bisect.bisect_right(self.cap_start, lo) - 1
-        steps = [lo] + self.cap_start[i + 1 : bisect.bisect_left(self.cap_start, hi)]
-        for tick in sorted(set(steps) | {s for s, _, _ in overlapping if s > lo}):
-            i = bisect.bisect_right(self.cap_start, tick) - 1
-            active = [(e, q) for s, e, q in overlapping if s <= tick < e]
-            if demand + sum(q for _, q in active) > self.cap[i]:
-                rises = [t for t in self.cap_start[i + 1 :] if t > tick][:1]
-                return min([e for e, _ in active] + rises, default=self.horizon + 1)
+        times, load = self.times, self.load
+        i = bisect.bisect_right(times, lo) - 1
+        if len(self.cap) == 1:  # a constant cap: the load's steps alone
+            room = self.cap[0] - demand
+            if room < 0:
+                return self.horizon + 1
+            while times[i] < hi:
+                if load[i] > room:
+                    while load[i] > room:  # (the sentinel step has no load)
+                        i += 1
+                    return times[i]
+                i += 1
+            return None
+        steps, cap = self.cap_start, self.cap
+        c = bisect.bisect_right(steps, lo) - 1
+        tick, over = lo, False
+        while tick < hi or over:
+            fits = demand + load[i] <= cap[c]
+            if over and fits:
+                return tick
+            over = over or not fits
+            next_cap = steps[c + 1] if c + 1 < len(steps) else MAX_TICK
+            tick = min(times[i + 1], next_cap)
+            if tick == MAX_TICK:
+                return self.horizon + 1 if over else None
+            i += tick == times[i + 1]
+            c += tick == next_cap
         return None
+
+    def _step_at(self, tick: int) -> int:
+        """The index of the load profile's step starting at `tick` (split off if needed)."""
+        i = bisect.bisect_right(self.times, tick) - 1
+        if self.times[i] != tick:
+            i += 1
+            self.times.insert(i, tick)
+            self.load.insert(i, self.load[i - 1])
+        return i
 
     def place(self, o: int, k: int, t: int) -> None:
         """Append operation o in mode k at t on its machine."""
@@ -118,7 +149,9 @@ class _Plan:
         if any(self.demand[k]):
             bisect.insort(self.users, (end, t, k))
         if self.power[k]:
-            bisect.insort(self.drawers, (end, t, self.power[k]))
+            a, b = self._step_at(t), self._step_at(end)
+            for i in range(a, b):
+                self.load[i] += self.power[k]
 
 
 class _Carbon:
