@@ -1,5 +1,5 @@
-"""The command line of DESIGN section 6, one module per sub-command: `solve`, `validate`,
-`solvers`, `pareto` and `bench` (`scheduler.bench.cli`).
+"""The command line of DESIGN section 6, one module per sub-command (`COMMANDS`: `solve`,
+`validate`, `solvers`, `pareto`, `explain`, `reschedule`, `warmup`, `bench` and `scenario`).
 
 Exit codes: 0 solved (a feasible schedule) or a valid schedule, 1 the schedule checked by
 `validate` has violations, 2 bad input (one `error: ...` line on stderr, no traceback),
@@ -111,6 +111,11 @@ COMMANDS = {
         "scheduler.cli.reschedule",
         "add_parser",
         "re-plan a schedule at a tick after disruption events",
+    ),
+    "warmup": (
+        "scheduler.cli.warmup",
+        "add_parser",
+        "compile the heuristic's kernels once after an install",
     ),
     "bench": ("scheduler.bench.cli", "add_bench_parser", "run a benchmark sweep"),
     "scenario": (

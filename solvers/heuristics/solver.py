@@ -854,7 +854,7 @@ class HeuristicSolver:
                 wall_time_s=time.perf_counter() - started,
                 message="the Numba kernels were not ready in time (they load from the cache "
                 "in 0.5-2 s; the first run after an install compiles them once, minutes, in the "
-                "background); no schedule yet",
+                "background, or ahead with `scheduler warmup`); no schedule yet",
             )
         first_call = first_call_seconds()
         if config.log:

@@ -92,6 +92,10 @@ LOAD_WAIT_S = 2.0  # the kernels load from Numba's cache within this (0.5-1.8 s 
 # an install), and where CP-SAT is no part its list schedule stands in, once (0.6-8 s on the
 # 20,000-operation plant), until they are ready
 LIST_NOTE = "the list schedule stood in while the heuristic's kernels loaded"
+COMPILING_NOTE = (
+    "the heuristic's kernels were still compiling (the first run after an install; "
+    "`scheduler warmup` compiles them once)"
+)
 BOUNDS_HELP = "dict {term: max value}: only schedules with every such term <= its bound"
 
 
@@ -302,6 +306,8 @@ class AutoSolver:
                         patience[other.name] = 2 * patience.get(other.name, base)
             if len(parts) == 1 and run.best is before and until is None:
                 break  # the one part left has nothing more to give
+        if not (ready_event().is_set() or run.proven or run.infeasible is not None):
+            run.notes.append(COMPILING_NOTE)
         return _result(run)
 
 

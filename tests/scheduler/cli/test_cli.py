@@ -278,6 +278,23 @@ def test_solvers_lists_the_registered_solvers(capsys: pytest.CaptureFixture[str]
     assert setups[1 + names.index("baseline")] == "-"
 
 
+def test_warmup_waits_for_the_kernels_and_stops_on_a_signal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`warmup` exits 0 once the kernels are in (the tests' cache has them), and 4 when a
+    stop comes first (here: kernels that never come, as while they compile)."""
+    assert main(["warmup"]) == 0
+    assert re.fullmatch(r"numba kernels ready in \d+\.\d s\n", capsys.readouterr().out)
+    warmup_command = importlib.import_module("scheduler.cli.warmup")
+
+    def stopped(deadline: float | None, stop: Any = None) -> bool:
+        return False
+
+    monkeypatch.setattr(warmup_command, "kernels_ready", stopped)
+    assert main(["warmup"]) == 4
+    assert "interrupted" in capsys.readouterr().err
+
+
 def test_quiet_prints_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     instance = _write_json(tmp_path / "tiny.json", _tiny())
     assert main(["solve", str(instance), *FAST]) == 0

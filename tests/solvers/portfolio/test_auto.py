@@ -292,6 +292,7 @@ def test_cpsat_fills_the_kernels_load_but_lns_does_not(
     assert (portfolio_solver.KERNELS_NOTE in result.message) is not lns
     assert ("lns instead of cpsat" in result.message) is lns
     assert portfolio_solver.LIST_NOTE not in result.message  # loaded within LOAD_WAIT_S
+    assert portfolio_solver.COMPILING_NOTE not in result.message
 
 
 @pytest.mark.parametrize("objective", ["makespan", "makespan=1,total_flow_time=0.1234567"])
@@ -322,6 +323,7 @@ def test_the_list_schedule_stands_in_while_the_kernels_compile(
     assert scheduler.validate(instance, result.schedule) == []
     assert portfolio_solver.LIST_NOTE in result.message
     assert "best from list schedule" in result.message
+    assert portfolio_solver.COMPILING_NOTE in result.message  # with what to do about it
 
 
 @pytest.mark.parametrize("compiling", [False, True])
@@ -350,6 +352,9 @@ def test_on_large_instances_the_list_schedule_and_a_wait_come_before_cpsat(
     assert scheduler.validate(compiled.instance, result.schedule) == []
     assert portfolio_solver.LIST_NOTE in result.message
     assert (portfolio_solver.KERNELS_NOTE in result.message) is compiling
+    assert (portfolio_solver.COMPILING_NOTE in result.message) is (
+        compiling and result.status != "optimal"
+    )
 
 
 class _Early(_Gaining):
