@@ -34,7 +34,7 @@ from scheduler.core.registry import get_solver
 from scheduler.core.result import Result
 from scheduler.core.solve import DEFAULT_SOLVER
 from scheduler.core.solve import solve as solve_instance
-from scheduler.io import write_schedule_csv, write_summary
+from scheduler.io import atomic_write, write_schedule_csv, write_summary
 from scheduler.report.explain import explain_infeasibility
 from solvers.heuristics.warmup import start_warmup
 
@@ -235,17 +235,25 @@ def write_outputs(result: Result, args: argparse.Namespace) -> None:
     schedule = result.schedule
     if schedule is not None:
         writers.append((args.out, lambda path: write_schedule_csv(schedule, path)))
+    drawn: list[bytes] = []  # the Gantt chart as PNG, drawn once for the file and the report
     if schedule is not None and args.gantt is not None:
-        from scheduler.report.plot import (
-            gantt,  # matplotlib is loaded only when a chart is asked for
-        )
+        # matplotlib is loaded only when a chart is asked for
+        from scheduler.report.plot import gantt, image_format, png_bytes
 
-        writers.append((args.gantt, lambda path: gantt(schedule, path)))
+        def write_gantt(path: Path) -> object:
+            if args.report is None or image_format(path) != "png":
+                return gantt(schedule, path)
+            drawn.append(png_bytes(gantt(schedule)))
+            return atomic_write(path, drawn[0])
+
+        writers.append((args.gantt, write_gantt))
     if schedule is not None and args.report is not None:
         from scheduler.report.html import write_report
 
         objective = Objective.parse(args.objective)
-        writers.append((args.report, lambda path: write_report(result, path, objective)))
+        writers.append(
+            (args.report, lambda path: write_report(result, path, objective, *drawn[:1]))
+        )
     for path, write in writers:
         if path is None:
             continue

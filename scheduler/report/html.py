@@ -6,16 +6,13 @@ files: the page opens anywhere, offline."""
 from __future__ import annotations
 
 import base64
-import io
 from html import escape
 from pathlib import Path
-
-from matplotlib.figure import Figure
 
 from scheduler.core.objective import Objective
 from scheduler.core.result import Result
 from scheduler.io.atomic import atomic_write
-from scheduler.report.plot import DPI, gantt, power_profile, utilisation
+from scheduler.report.plot import gantt, png_bytes, power_profile, utilisation
 from scheduler.report.why import Explanation, Link, explain
 from scheduler.report.words import level_lines, span, status_words, when
 
@@ -29,10 +26,8 @@ th { background: #f3f3f3; } td.num { text-align: right; }
 """
 
 
-def _png(figure: Figure) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+def _img(png: bytes) -> str:
+    data = base64.b64encode(png).decode("ascii")
     return f'<img alt="chart" src="data:image/png;base64,{data}">'
 
 
@@ -50,8 +45,11 @@ def _what(link: Link) -> str:
     return f"{link.kind} on {link.machine}" if link.machine else link.detail or link.kind
 
 
-def render_report(result: Result, objective: str | Objective | None = None) -> str:
-    """The HTML page of a result that has a schedule."""
+def render_report(
+    result: Result, objective: str | Objective | None = None, gantt_png: bytes | None = None
+) -> str:
+    """The HTML page of a result that has a schedule; `gantt_png`, when given, is its Gantt
+    chart by machine as `gantt` draws it (the command line's `--gantt` file), not drawn again."""
     schedule = result.schedule
     if schedule is None:
         raise ValueError(f"no schedule to report (status {result.status})")
@@ -89,9 +87,12 @@ def render_report(result: Result, objective: str | Objective | None = None) -> s
         [link.kind, _what(link), when(instance, link.start), when(instance, link.end), link.via]
         for link in found.critical_path
     ]
-    charts = [gantt(schedule), gantt(schedule, by="job"), utilisation(schedule)]
-    if instance.has_energy:
-        charts.insert(2, power_profile(schedule))
+    charts = [
+        gantt_png or png_bytes(gantt(schedule)),
+        png_bytes(gantt(schedule, by="job")),
+        *([png_bytes(power_profile(schedule))] if instance.has_energy else []),
+        png_bytes(utilisation(schedule)),
+    ]
     binding = [
         [when(instance, int(b["start"])), when(instance, int(b["end"])), f"{b['cap_kw']:g} kW"]
         for b in found.power_binding
@@ -103,7 +104,7 @@ def render_report(result: Result, objective: str | Objective | None = None) -> s
         f"<h1>Plan for {escape(instance.name)}</h1>",
         _table(["measure", "value"], rows),
         "<h2>Charts</h2>",
-        *[_png(chart) for chart in charts],
+        *[_img(chart) for chart in charts],
         f'<h2 class="late">Late jobs ({len(late)})</h2>',
         _table(["job", "ends", "due", "late by", "what delayed it"], late)
         if late
@@ -118,7 +119,10 @@ def render_report(result: Result, objective: str | Objective | None = None) -> s
 
 
 def write_report(
-    result: Result, path: str | Path, objective: str | Objective | None = None
+    result: Result,
+    path: str | Path,
+    objective: str | Objective | None = None,
+    gantt_png: bytes | None = None,
 ) -> Path:
-    """Write the HTML page of `result` to `path`, atomically."""
-    return atomic_write(path, render_report(result, objective))
+    """Write the HTML page of `result` to `path`, atomically (`gantt_png`: `render_report`)."""
+    return atomic_write(path, render_report(result, objective, gantt_png))
