@@ -29,7 +29,7 @@ Policy (see DESIGN.md section 11, "The default solve"):
   geometrically shrinking share, while on small instances it keeps its turns);
 - the heuristic, whose turns resume where they stopped, hands over to CP-SAT, whose turns
   start over, once it has gone STALL times as long without a gain as its turn took to its
-  last gain (at least PATIENCE_MIN_S); and when a heuristic turn improved nothing, CP-SAT's
+  last gain (at least STALL_MIN_S); and when a heuristic turn improved nothing, CP-SAT's
   next turn is not cut for want of progress, so that its proof can finish: at a 60 s limit
   the heuristic reached the optimum of la02 at once and held the cores for its 12 s
   patience, where CP-SAT proves it in 0.2 s, and CP-SAT's proofs of la22, la39 and mt10cc
@@ -78,9 +78,12 @@ CPSAT_MAX_OPS = 4_000  # past this, CP-SAT's set-up alone (list-schedule hint, m
 LNS_HOLD = 0.75  # of the limit into the solve, before lns's first turn
 CADENCE = 2.0  # a part's patience stretches to this many times its longest step to a gain
 STALL = 5.0  # the heuristic, before CP-SAT, hands over once it has gone this many times as long
-# without a gain as it took from its turn's start to its last gain (at least PATIENCE_MIN_S): on
+# without a gain as it took from its turn's start to its last gain (at least STALL_MIN_S): on
 # small shops it reaches its best in a fraction of a second and then waits out its patience
 # (12 s at a 60 s limit) while CP-SAT would prove the schedule optimal in 0.1-0.2 s (la02-la04)
+STALL_MIN_S = 0.25  # the least a stalled heuristic turn lasts: at PATIENCE_MIN_S (1 s) each
+# solve of a tiny instance took 1.1-1.2 s where CP-SAT alone proves it in 0.1-0.2 s, so a
+# 5-point trade-off curve took 5.7 s against CP-SAT's 0.7 s
 REL_TOL = 1e-9  # level values closer than this (relative) count as equal
 KERNELS_NOTE = "CP-SAT started while the heuristic's kernels loaded"
 KERNELS_FIRST_OPS = 1000  # from this size the list schedule, then a wait for the kernels (as
@@ -366,7 +369,7 @@ def _run_part(
 
     def stretched() -> float | None:
         """The patience, stretched to CADENCE x the part's longest step, at most CADENCE x;
-        with `stall`, cut to STALL x the turn's time to its last gain (at least PATIENCE_MIN_S)."""
+        with `stall`, cut to STALL x the turn's time to its last gain (at least STALL_MIN_S)."""
         nonlocal last, seen, value
         with run.lock:
             new = run.trajectory[seen:]
@@ -381,7 +384,7 @@ def _run_part(
         if patience is None:
             return None
         wait = min(max(patience, CADENCE * steps.get(part.name, 0.0)), CADENCE * patience)
-        return min(wait, max(PATIENCE_MIN_S, STALL * (last - began))) if stall else wait
+        return min(wait, max(STALL_MIN_S, STALL * (last - began))) if stall else wait
 
     def slow(now: float, wait: float) -> bool:
         if pace <= 0 or now - began < wait or now - run.bound_at < wait:
