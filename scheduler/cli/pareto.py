@@ -20,6 +20,7 @@ from scheduler.cli.common import (
     time_left,
 )
 from scheduler.core.registry import get_solver
+from scheduler.core.solve import DEFAULT_SOLVER
 from scheduler.core.terms import TERMS
 from scheduler.io import atomic_write, load
 from scheduler.report.pareto import ParetoError, pareto, plot_pareto
@@ -38,7 +39,11 @@ def add_parser(commands: Any) -> None:
     front.add_argument(
         "--points", type=positive(int), default=8, metavar="N", help="solves (default: 8)"
     )
-    front.add_argument("--solver", default="cpsat", help="registered solver (default: cpsat)")
+    front.add_argument(
+        "--solver",
+        default=DEFAULT_SOLVER,
+        help=f"registered solver (default: {DEFAULT_SOLVER}, as for solve)",
+    )
     add_run_options(
         front,
         time_limit_help="seconds for the whole curve",

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from scheduler.core.model import Instance
 from scheduler.core.result import Result, Status
 from scheduler.core.schedule import Schedule
-from scheduler.core.solve import solve
+from scheduler.core.solve import DEFAULT_SOLVER, solve
 from scheduler.core.terms import TERMS
 from scheduler.io.atomic import atomic_write
 from scheduler.report.plot import image_format
@@ -99,7 +99,7 @@ def pareto(
     instance: Instance,
     objectives: Sequence[str] = ("makespan", "carbon"),
     points: int = 8,
-    solver: str = "cpsat",
+    solver: str = DEFAULT_SOLVER,
     time_limit: float | None = None,
     **kw: Any,
 ) -> pd.DataFrame:

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scheduler.core.errors import UnsupportedFeatureError
 from scheduler.core.model import Instance, Job, Machine, Mode, Operation
+from scheduler.core.validate import validate
 from scheduler.report.pareto import epsilon_grid, non_dominated, pareto, plot_pareto
 
 
@@ -90,3 +92,22 @@ def test_plot_pareto_writes_the_image(tmp_path: Path) -> None:
     assert legend is not None
     assert [t.get_text() for t in legend.get_texts()] == ["optimal", "best found"]
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_the_default_curve_is_solved_by_the_default_solve_even_where_cpsat_refuses() -> None:
+    """One machine with 1,500 operations of two families: cpsat refuses its setup circuit
+    (about 2.25 million arcs), so a curve defaulting to cpsat raised; each point is now
+    solved by `auto`, whose heuristic schedules it."""
+    n = 1500
+    jobs = tuple(
+        Job(f"J{j}", (Operation(f"O{j}", (Mode("M1", 2),), family="AB"[j % 2]),), due=2 * j)
+        for j in range(n)
+    )
+    setups = {"M1": {"A": {"B": 3}, "B": {"A": 3}}}
+    instance = Instance((Machine("M1"),), jobs, setup_times=setups)
+    with pytest.raises(UnsupportedFeatureError, match="arcs"):
+        pareto(instance, ("makespan", "weighted_tardiness"), points=3, solver="cpsat")
+    frame = pareto(instance, ("makespan", "weighted_tardiness"), points=3, time_limit=6.0)
+    assert len(frame) >= 1
+    for schedule in frame["schedule"]:
+        assert validate(instance, schedule) == []
