@@ -302,7 +302,8 @@ def bench_stability(args: argparse.Namespace) -> None:
         "# Rescheduling stability: right-shift vs re-optimise vs re-optimise with deviation",
         "",
         f"Last command: `{command()}`; {args.replications} replications, seed {args.seed}; the "
-        f"`after-scheduling-only` plan (CP-SAT) executed under the `before` disruptions; "
+        f"`after-scheduling-only` plan ({base['scheduling']['solver']}) executed under the "
+        "`before` disruptions; "
         f"deviation weight {args.stability}. Stability is measured against the first plan.",
         "",
         "| " + " | ".join(header) + " |",
