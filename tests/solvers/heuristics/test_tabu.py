@@ -427,6 +427,29 @@ def test_on_a_flexible_shop_the_search_races_the_relaxations_machines(
     assert again.objective == result.objective and again.schedule == result.schedule
 
 
+def test_the_workers_races_share_one_decode_of_the_relaxed_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each worker races its own second start (its own seed), but the decodes of the
+    relaxation's assignment are deterministic and done once for both."""
+    inst = _flexible_shop(tmp_path)
+    made, _ = _race_log(monkeypatch)
+    decodes: list[int] = []
+    shortest = heuristic_solver._shortest_decode
+
+    def counted(*args: Any) -> Any:
+        decodes.append(1)
+        return shortest(*args)
+
+    monkeypatch.setattr(heuristic_solver, "_shortest_decode", counted)
+    config = SolveConfig(workers=2, seed=2, options={"iterations": 4000})
+    result = HeuristicSolver().solve(compile_instance(inst), config)
+    assert len(made) == 2 and all(st_ is not None for st_, _ in made)
+    assert made[0][0] is not made[1][0] and np.array_equal(made[0][1], made[1][1])
+    assert len(decodes) == 1
+    assert result.schedule is not None and validate(inst, result.schedule) == []
+
+
 def test_a_race_cut_short_leaves_both_starts_even_and_keeps_the_leader(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
