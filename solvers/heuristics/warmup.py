@@ -37,6 +37,7 @@ _failure: list[BaseException] = []
 _ready = threading.Event()
 _lock = threading.Lock()
 _thread: list[threading.Thread] = []
+_started_at: list[float] = []  # perf_counter reading when the warm-up started
 
 
 def _tiny() -> Instance:
@@ -51,6 +52,7 @@ def start_warmup() -> None:
     """Start loading (or compiling) the kernels in a background thread, once per process."""
     with _lock:
         if not _thread:
+            _started_at.append(time.perf_counter())
             _thread.append(threading.Thread(target=_warm, name="numba-warmup", daemon=True))
             _thread[0].start()
 
@@ -67,6 +69,12 @@ def kernels_ready(deadline: float | None, stop: threading.Event | None = None) -
             return False
         _ready.wait(POLL_S if left is None else min(POLL_S, left))
     return True
+
+
+def warming_seconds() -> float:
+    """Seconds since the warm-up started (0 before it has): past a couple of seconds without
+    the kernels ready, they are compiling, not loading from the cache."""
+    return time.perf_counter() - _started_at[0] if _started_at else 0.0
 
 
 def ready_event() -> threading.Event:

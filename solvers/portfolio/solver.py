@@ -65,7 +65,7 @@ from scheduler.core.result import Progress, Result, Status, close_trajectory
 from scheduler.core.terms import TERMS
 from solvers.cpsat import CpSatSolver, ListScheduleSolver
 from solvers.heuristics import HeuristicSolver
-from solvers.heuristics.warmup import kernels_ready, ready_event, start_warmup
+from solvers.heuristics.warmup import kernels_ready, ready_event, start_warmup, warming_seconds
 from solvers.lns import LnsSolver
 
 PATIENCE_SHARE = 0.2  # of the time limit a part may go without improving before handing over
@@ -309,7 +309,8 @@ class AutoSolver:
                         patience[other.name] = 2 * patience.get(other.name, base)
             if len(parts) == 1 and run.best is before and until is None:
                 break  # the one part left has nothing more to give
-        if not (ready_event().is_set() or run.proven or run.infeasible is not None):
+        heuristic = any(p.name == HeuristicSolver.name for p in parts)
+        if heuristic and not run.proven and _compiling():
             run.notes.append(COMPILING_NOTE)
         return _result(run)
 
@@ -330,6 +331,12 @@ def _stand_in(
     if stood_in or _loaded(run, patience) or run.over():
         return None
     return ListScheduleSolver()
+
+
+def _compiling() -> bool:
+    """Whether the heuristic's kernels are still not ready LOAD_WAIT_S after their warm-up
+    started: compiling (the first run after an install), not loading from the cache."""
+    return not ready_event().is_set() and warming_seconds() > LOAD_WAIT_S
 
 
 def _loaded(run: _Portfolio, patience: float) -> bool:

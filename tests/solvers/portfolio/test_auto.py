@@ -368,6 +368,13 @@ class _Early(_Gaining):
         return [] if self.turns else [0.1]
 
 
+class _Instant(_Early):
+    """A part at its best 0.01 s into its first turn (the heuristic on a tiny shop)."""
+
+    def waits(self, config: SolveConfig) -> list[float]:
+        return [] if self.turns else [0.01]
+
+
 def _heuristic_and_cpsat(limit: float) -> tuple[_Early, _Idle]:
     """Run auto with stand-ins named as the heuristic (gains early) and CP-SAT (idle)."""
     auto = AutoSolver()
@@ -376,6 +383,35 @@ def _heuristic_and_cpsat(limit: float) -> tuple[_Early, _Idle]:
     compiled = scheduler.compile_instance(load(INSTANCES / "jssp" / "ft06.txt"))
     auto.solve(compiled, SolveConfig(time_limit=limit))
     return early, idle
+
+
+@pytest.mark.parametrize(("ready", "warming", "compiling"), [
+    (False, 5.0, True), (False, 1.0, False), (True, 5.0, False),
+])  # fmt: skip
+def test_the_note_says_compiling_only_past_a_cache_load(
+    monkeypatch: pytest.MonkeyPatch, ready: bool, warming: float, compiling: bool
+) -> None:
+    """Kernels not ready LOAD_WAIT_S after the warm-up started are compiling; within it they
+    may be loading from the cache (0.5-2 s), and the note would send a user to `warmup` for
+    nothing."""
+    event = threading.Event()
+    if ready:
+        event.set()
+    monkeypatch.setattr(portfolio_solver, "ready_event", lambda: event)
+    monkeypatch.setattr(portfolio_solver, "warming_seconds", lambda: warming)
+    assert portfolio_solver._compiling() is compiling
+
+
+def test_a_stalled_heuristic_hands_over_after_stall_min_s() -> None:
+    """A heuristic at its best 0.01 s into its turn hands over STALL_MIN_S (0.25 s) later,
+    not after a second: on a tiny instance CP-SAT proves the optimum in 0.1-0.2 s."""
+    auto = AutoSolver()
+    early, idle = _Instant("heuristic", [1000.0]), _Idle("cpsat")
+    auto.parts = [early, idle]
+    compiled = scheduler.compile_instance(load(INSTANCES / "jssp" / "ft06.txt"))
+    auto.solve(compiled, SolveConfig(time_limit=10.0))
+    (_, turn), *_ = early.turns
+    assert 0.25 <= turn <= 0.6
 
 
 def test_a_stalled_heuristic_hands_over_to_cpsat_before_its_patience() -> None:
