@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -281,16 +282,18 @@ def test_solvers_lists_the_registered_solvers(capsys: pytest.CaptureFixture[str]
 def test_warmup_waits_for_the_kernels_and_stops_on_a_signal(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`warmup` exits 0 once the kernels are in (the tests' cache has them), and 4 when a
-    stop comes first (here: kernels that never come, as while they compile)."""
+    """`warmup` exits 0 once the kernels are in (the tests' cache has them), and 4 when its
+    stop event (what Ctrl-C and SIGTERM set) comes first, as while they compile."""
     assert main(["warmup"]) == 0
     assert re.fullmatch(r"numba kernels ready in \d+\.\d s\n", capsys.readouterr().out)
     warmup_command = importlib.import_module("scheduler.cli.warmup")
 
-    def stopped(deadline: float | None, stop: Any = None) -> bool:
+    def compiling(deadline: float | None, stop: threading.Event | None = None) -> bool:
+        assert deadline is None and stop is not None  # waits without a limit, but for a stop
+        stop.set()  # the signal arrives while the kernels compile
         return False
 
-    monkeypatch.setattr(warmup_command, "kernels_ready", stopped)
+    monkeypatch.setattr(warmup_command, "kernels_ready", compiling)
     assert main(["warmup"]) == 4
     assert "interrupted" in capsys.readouterr().err
 
