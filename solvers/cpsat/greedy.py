@@ -97,8 +97,9 @@ class _Plan:
         """None if mode k's power fits under the cap over [lo, hi) beside the placed users,
         else the first tick after the first overload at which it fits again (every start
         before it would begin on an overloaded tick; beyond the horizon when none comes). A
-        walk over the load profile's and the cap's steps from lo: a scan of the overlapping
-        operations at each tick took 9 of the 10 s of a 20,000-operation capped plant."""
+        walk over the load profile's and the cap's steps from lo (the cap's steps start at 0
+        and rise strictly): a scan of the overlapping operations at each tick made the list
+        schedule of a capped 20,000-operation plant take 9.3 s instead of 1.8 s."""
         demand = self.power[k]
         if not demand:
             return None
@@ -141,7 +142,8 @@ class _Plan:
         return i
 
     def place(self, o: int, k: int, t: int) -> None:
-        """Append operation o in mode k at t on its machine."""
+        """Append operation o in mode k at t on its machine (its resource use and its power
+        draw added to the load profile)."""
         end = t + self.duration[k]
         if end == t:
             return
