@@ -17,13 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate_plant import generate_plant  # noqa: E402
+from generate_plant import generate_plant  # a sibling script: run as a script, as scale.py
 
-from scheduler.core.compile import compile_instance  # noqa: E402
-from scheduler.core.protocol import SolveConfig  # noqa: E402
-from scheduler.io.atomic import atomic_write  # noqa: E402
-from solvers.cpsat import ListScheduleSolver  # noqa: E402
+from scheduler.core.compile import compile_instance
+from scheduler.core.protocol import SolveConfig
+from scheduler.io.atomic import atomic_write
+from solvers.cpsat import ListScheduleSolver
 
 ROOT = Path(__file__).resolve().parent
 
