@@ -30,11 +30,17 @@ MAX_STARTUP_S = 60.0  # a longer process age is not a start-up (a reused process
 WRITE_S_PER_OP = 2e-5  # seconds kept back from a solve for writing outputs, per operation
 GANTT_S, GANTT_S_PER_OP = 0.3, 3e-5  # and for a Gantt chart (measured in-process: ta41
 # 0.16 s, a 1,500-operation plant 0.35 s, the 2,000-job capped plant 0.76 s)
-REPORT_S, REPORT_S_PER_OP = 1.0, 1.5e-4  # and for the HTML report, an explanation and four
-# charts (ta41 0.69 s, 1,500 operations 1.41 s, the 2,000-job capped plant 3.41 s)
-MIN_SOLVE_S, MIN_SOLVE_SHARE = 1.0, 0.5  # the outputs' reserve leaves the solve at least the
-# larger of these (seconds; share of what reading the instance left of the limit): a smaller
-# one left the capped 1,500-operation plant at 2 s with no schedule, the kernels still loading
+REPORT_S, REPORT_S_PER_OP = 1.3, 5e-5  # and for the HTML report, an explanation and four
+# charts (in `solve`: ft06 0.61 s, ta41 0.68 s, 1,500 operations 1.37-1.50 s, 2,000 1.39 s,
+# 5,000 1.56 s, the 2,000-job capped plant 2.0 s beside its Gantt chart, whose drawing it
+# reuses; 1 s plus 1.5e-4 s an operation before was 2 s too much there and 0.2 s too little
+# at 1,500)
+MIN_SOLVE_S, MIN_SOLVE_S_PER_OP = 0.25, 1.5e-4  # the outputs' reserve leaves the solve at
+MIN_SOLVE_SHARE = 0.25  # least this long, or this share of what reading left of the limit if
+# more: about what a first schedule takes (while the kernels load, the list schedule: a capped
+# 1,500-operation plant at 2 s with a report got one after 0.46 s of solve, ending at 2.8 s;
+# at 1 s, or half what was left, as before, it ended at 3.2 s; with 0.35 s a 2,000-operation
+# one had none)
 SIGNAL_POLL_S = 0.1  # how long the main thread waits at a time for a solve in its worker
 T = TypeVar("T")
 # the facade's own parameters, which `--option` must not pass as solver options
@@ -229,15 +235,16 @@ def output_reserve(
 ) -> float:
     """Seconds kept back from the solve for writing the outputs of a plan of `n_ops`
     operations (the CSV and summary; a Gantt chart and the HTML report when asked), leaving
-    the solve MIN_SOLVE_S or MIN_SOLVE_SHARE of what is `left` of the time limit, the larger
-    (None: no limit): with a report the 2,000-job plant's 10 s solve used to end 3.7 s past
-    the limit, ta41's 2 s solve 1.4 s past it."""
+    the solve MIN_SOLVE_S plus MIN_SOLVE_S_PER_OP per operation, or MIN_SOLVE_SHARE of what is
+    `left` of the time limit if more (None: no limit): with a report the 2,000-job plant's
+    10 s solve used to end 3.7 s past the limit, ta41's 2 s solve 1.4 s past it."""
     need = WRITE_S_PER_OP * n_ops
     need += (GANTT_S + GANTT_S_PER_OP * n_ops) if gantt else 0.0
     need += (REPORT_S + REPORT_S_PER_OP * n_ops) if report else 0.0
     if left is None:
         return need
-    return min(need, max(0.0, left - max(MIN_SOLVE_S, MIN_SOLVE_SHARE * left)))
+    floor = max(MIN_SOLVE_S + MIN_SOLVE_S_PER_OP * n_ops, MIN_SOLVE_SHARE * left)
+    return min(need, max(0.0, left - floor))
 
 
 def time_left(time_limit: float | None, started: float, reserve: float = 0.0) -> float | None:
