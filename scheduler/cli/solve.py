@@ -21,6 +21,7 @@ from scheduler.cli.common import (
     add_run_options,
     check_outputs,
     output_reserve,
+    promise_grace,
     run_interruptibly,
     solver_options,
     time_left,
@@ -117,7 +118,10 @@ def run_solve(args: argparse.Namespace) -> int:
         result = Result("unknown", args.solver, message=late)
     else:
         left = time_left(args.time_limit, args.started)
-        reserve = output_reserve(n_ops, left, args.gantt is not None, args.report is not None)
+        grace = promise_grace(args.time_limit) if args.time_limit is not None else 0.0
+        reserve = output_reserve(
+            n_ops, left, args.gantt is not None, args.report is not None, grace
+        )
         result = _solve(args, instance, objective, options, reserve)
         if result.status == "unknown" and result.schedule is None and args.time_limit:
             charts = reserve - WRITE_S_PER_OP * n_ops  # kept for the chart and report
@@ -157,7 +161,7 @@ def _too_late(args: argparse.Namespace, n_ops: int, reserve: float) -> str | Non
     if args.time_limit is None:
         return None
     used = time.perf_counter() - args.started
-    grace = max(1.0, 0.1 * args.time_limit)
+    grace = promise_grace(args.time_limit)
     if used + reserve + COMPILE_S_PER_OP * n_ops <= args.time_limit + grace / 2:
         return None
     return (
