@@ -42,6 +42,11 @@ from solvers.heuristics.regroup import NO_END, rng_for
 from solvers.heuristics.tabu import make_tabu_state, start_tabu, tabu_search
 
 POLL_S = 0.05  # how often a waiting solve looks at its clock and stop request
+STOP_WAIT_S = 5.0  # how long an exiting process waits for its compiling child to end
+CHILD = (  # the compiling child's program (`{root}`: where `solvers` is importable from)
+    "import sys; sys.path.insert(0, {root!r}); "
+    "from solvers.heuristics import warmup; warmup._compile_as_child()"
+)
 _first_call_s: list[float] = []
 _failure: list[BaseException] = []
 _ready = threading.Event()
@@ -125,7 +130,8 @@ def _warm() -> None:
 
 def _cached() -> bool:
     """Whether Numba's on-disk cache holds every kernel for the present sources (an index that
-    Numba reads as empty once a source changed); True when Numba's layout cannot be read."""
+    Numba reads as empty once a source changed); True when Numba's layout cannot be read. An
+    index that lacks only this machine's entry passes: the thread then compiles it."""
     try:
         return all(kernel._cache._cache_file._load_index() for kernel in KERNELS)
     except Exception:  # Numba's internals moved: compile in this process, as before
@@ -134,24 +140,37 @@ def _cached() -> bool:
 
 def _compile_apart() -> None:
     """Compile the kernels into the cache in a child process and wait for it (the wait
-    releases the interpreter); on any failure the kernels compile in this process after."""
+    releases the interpreter). The child runs in a session of its own (a Ctrl-C meant for
+    the solve does not reach it) and ends when its stdin closes, so it never outlives this
+    process; if it cannot start or fails, the kernels compile in this process after."""
     root = str(Path(__file__).resolve().parents[2])  # where `solvers` is importable from
-    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
     with _lock:
         if _closing.is_set():
             return
         try:
             child = subprocess.Popen(
-                [sys.executable, "-m", "solvers.heuristics.warmup"],
-                env={**os.environ, "PYTHONPATH": path},
-                stdin=subprocess.DEVNULL,
+                [sys.executable, "-c", CHILD.format(root=root)],
+                stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                start_new_session=True,
             )
-        except OSError:
+        except (OSError, ValueError, subprocess.SubprocessError):
             return
         _child.append(child)
     child.wait()
+
+
+def _compile_as_child() -> None:
+    """The child of `_compile_apart`: compile the kernels into the cache, and exit at once
+    when the parent goes (its end of the stdin pipe closes, however it ended)."""
+
+    def orphaned() -> None:
+        sys.stdin.buffer.read()
+        os._exit(1)
+
+    threading.Thread(target=orphaned, daemon=True).start()
+    _run_kernels()
 
 
 @atexit.register
@@ -163,7 +182,25 @@ def _stop_child() -> None:
     for child in children:
         if child.poll() is None:
             child.terminate()
-            child.wait()
+            try:
+                child.wait(STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def _after_fork() -> None:
+    """In a forked process: the warm-up thread and its child stay the parent's, so start
+    afresh (a lock held across the fork would block it)."""
+    global _lock
+    _lock = threading.Lock()
+    _child.clear()
+    if not _ready.is_set():
+        _thread.clear()
+        _started_at.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def _run_kernels() -> None:
@@ -186,7 +223,3 @@ def _run_kernels() -> None:
     boost = np.zeros(p.n_jobs)
     batch_decode(p, w, assign, False, 0.0, 0.0, rng_for(0), NO_DEADLINE, boost, 0, NO_END)
     justified(p, objective, w.start, w.end, w.mode, NO_DEADLINE)
-
-
-if __name__ == "__main__":  # the child of `_compile_apart`: compile into the cache
-    _run_kernels()
