@@ -360,3 +360,26 @@ def test_a_weighted_energy_objective_adds_the_relaxation_that_weighs_it() -> Non
     assert alone[1] == found[1].label and found[2].label not in alone
     first = next(variants(p, False, c, energy_weight=math.inf))
     assert first.label == found[1].label
+
+
+def test_an_op_whose_lean_mode_loses_its_room_takes_its_fast_mode_first() -> None:
+    """Choosing machines by least energy, X sits in its lean 8-tick mode, and Z's commit at
+    tick 4 leaves that mode no room before the cap falls to 0 at tick 10: X takes its 2-tick
+    mode at 0 and, ending first, goes next (a decoder checking X only when it reached the
+    front would have placed Y at 0 first and X after the cap's end)."""
+    jobs = (
+        Job("X", (Operation("X0", (Mode("M1", 8, 1.0), Mode("M2", 2, 10.0))),)),
+        Job("Y", (Operation("Y0", (Mode("M3", 6, 0.5),)),)),
+        Job("Z", (Operation("Z0", (Mode("M4", 1, 9.5),), release=4),)),
+    )
+    cap = Energy(power_cap_kw=Profile(((0, 10.0), (10, 0.0))))
+    inst = Instance(tuple(Machine(f"M{m}") for m in range(1, 5)), jobs, energy=cap)
+    c = compile_instance(inst)
+    p = make_problem(c, Objective.parse("makespan"))
+    w = make_workspace(p)
+    free = Variant(np.full(p.n_ops, -1, dtype=np.int64), True, 0.0, "least energy", 0.0, 0.0)
+    assert run_variant(p, w, free, 0.0, rng_for(0), NO_DEADLINE) == 0
+    assert w.start.tolist() == [0, 2, 4]
+    assert w.mode.tolist() == [1, 2, 3]  # X in its fast mode
+    assert w.seq.tolist() == [2, 0, 1]
+    assert validate(inst, Schedule.from_arrays(c, w.mode.copy(), w.start.copy())) == []
