@@ -176,12 +176,17 @@ def batch_decode(
             return t
         return -1
 
+    def modes(o: int) -> tuple[int, int]:
+        """The global modes op o may take: its fixed one unless it is ready in the free head
+        or tail, else all of them."""
+        if assign[o] >= 0 and free_to <= w.ready[o] < fixed_to:
+            return assign[o], assign[o] + 1
+        return p.mode_ptr[o], p.mode_ptr[o + 1]
+
     def candidate(o: int) -> bool:
         """Place op o in its preferred mode (cand_k, cand_s); False if none fits."""
         best_k, best_s, best_e, best_kwh, first_end = -1, -1, 0, 0.0, -1
-        lo, hi = p.mode_ptr[o], p.mode_ptr[o + 1]
-        if assign[o] >= 0 and free_to <= w.ready[o] < fixed_to:
-            lo, hi = assign[o], assign[o] + 1
+        lo, hi = modes(o)
         for k in range(lo, hi):
             s = place(o, k)
             if s < 0:
@@ -287,10 +292,8 @@ def batch_decode(
 
     def link(o: int, add: bool) -> None:
         """Add (or remove) active op o's modes to (from) their machines' lists."""
-        fixed = assign[o] >= 0 and free_to <= w.ready[o] < fixed_to
-        for k in range(p.mode_ptr[o], p.mode_ptr[o + 1]):
-            if fixed and k != assign[o]:
-                continue
+        lo, hi = modes(o)
+        for k in range(lo, hi):
             m = p.mode_machine[k]
             if add:
                 nxt[k], prv[k] = first_node[m], -1
