@@ -35,7 +35,7 @@ REPORT_S, REPORT_S_PER_OP = 1.3, 5e-5  # and for the HTML report, an explanation
 # 5,000 1.56 s, the 2,000-job capped plant 2.0 s beside its Gantt chart, whose drawing it
 # reuses; 1 s plus 1.5e-4 s an operation before was 2 s too much there and 0.2 s too little
 # at 1,500)
-OLD_FLOOR_S, OLD_FLOOR_SHARE = 1.0, 0.5  # where the outputs' cost leaves the solve less,
+SOLVE_FLOOR_S, SOLVE_FLOOR_SHARE = 1.0, 0.5  # where the outputs' cost leaves the solve less,
 # it may still take this long, or this share of what reading left if more, as long as the
 # command's end stays within GRACE_USE of the limit's grace (ta41 at 2 s with a report:
 # 1 s of search and 2.5 s in all, against 2.1 s with 0.34 s of search and a makespan 24 %
@@ -245,7 +245,7 @@ def output_reserve(
     """Seconds kept back from the solve for writing the outputs of a plan of `n_ops`
     operations (the CSV and summary; a Gantt chart and the HTML report when asked), of what
     is `left` of the time limit (None: no limit). Where they leave the solve less than
-    OLD_FLOOR_S or OLD_FLOOR_SHARE of `left`, the larger, the solve still gets as much of
+    SOLVE_FLOOR_S or SOLVE_FLOOR_SHARE of `left`, the larger, the solve still gets as much of
     that as keeps the command's end within GRACE_USE of the limit's `grace`, and at least
     MIN_SOLVE_S plus MIN_SOLVE_S_PER_OP per operation (up to that floor): with a report the
     2,000-job plant's 10 s solve used to end 3.7 s past the limit, ta41's 2 s solve 1.4 s
@@ -255,7 +255,7 @@ def output_reserve(
     need += (REPORT_S + REPORT_S_PER_OP * n_ops) if report else 0.0
     if left is None:
         return need
-    floor = max(OLD_FLOOR_S, OLD_FLOOR_SHARE * left)
+    floor = max(SOLVE_FLOOR_S, SOLVE_FLOOR_SHARE * left)
     first = min(floor, MIN_SOLVE_S + MIN_SOLVE_S_PER_OP * n_ops)
     solve = max(left - need, min(floor, left + GRACE_USE * grace - need), first)
     return min(need, max(0.0, left - solve))
